@@ -1,0 +1,79 @@
+"""The bundled fonts: the only ones a build can use, and a check that they draw every character."""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import os
+import shutil
+import tempfile
+import unicodedata
+from collections.abc import Iterable
+from pathlib import Path
+
+from .paths import FONT_DIR
+from .source import Loc, Problem, Source
+
+# Characters Pango lays out without drawing a glyph: line ends and the ones we may insert.
+_NOT_DRAWN = {"\n", "\t", "\u00ad", "\u200b", "\u2060"}
+
+
+def isolate_fontconfig() -> Path:
+    """Point Fontconfig at a configuration that knows only `styles/fonts/`.
+
+    Fontconfig otherwise falls back to system fonts silently. WeasyPrint reads the configuration
+    when each FontConfiguration is made, so this must run before the first one.
+    """
+    conf = os.environ.get("APPEAL_FONTCONFIG_FILE")
+    if conf and Path(conf).is_file():
+        os.environ["FONTCONFIG_FILE"] = conf
+        return Path(conf)
+    folder = Path(tempfile.mkdtemp(prefix="appeal-fontconfig-"))
+    atexit.register(shutil.rmtree, folder, True)
+    conf_path = folder / "fonts.conf"
+    conf_path.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n'
+        "<fontconfig>\n"
+        f"  <dir>{_xml(str(FONT_DIR))}</dir>\n"
+        f"  <cachedir>{_xml(str(folder / 'cache'))}</cachedir>\n"
+        "</fontconfig>\n", encoding="utf-8")
+    os.environ["FONTCONFIG_FILE"] = str(conf_path)
+    # Child processes of this one (tests, benchmarks) reuse the same file.
+    os.environ["APPEAL_FONTCONFIG_FILE"] = str(conf_path)
+    return conf_path
+
+
+def _xml(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def font_files() -> list[Path]:
+    return sorted(FONT_DIR.glob("*.ttf"))
+
+
+@functools.cache
+def _coverage() -> tuple[frozenset[int], tuple[str, ...]]:
+    """The code points every bundled face draws, and the faces' names."""
+    from fontTools.ttLib import TTFont
+
+    common: set[int] | None = None
+    names = []
+    for path in font_files():
+        with TTFont(path, lazy=True) as font:
+            cmap = set(font.getBestCmap())
+            names.append(font["name"].getDebugName(4) or path.name)
+        common = cmap if common is None else common & cmap
+    return frozenset(common or ()), tuple(names)
+
+
+def check_coverage(texts: Iterable[tuple[Loc, str]], source: Source) -> None:
+    """Fail, naming the character, its key path and the fonts searched, if a face lacks a glyph."""
+    covered, names = _coverage()
+    for loc, text in texts:
+        for char in text:
+            if ord(char) not in covered and char not in _NOT_DRAWN:
+                name = unicodedata.name(char, "unnamed character")
+                raise source.error([Problem(loc, (
+                    f"the character {char!r} (U+{ord(char):04X} {name}) is not in the bundled fonts "
+                    f"({', '.join(names)} in {FONT_DIR}); add a font that has it to styles/fonts/ "
+                    "or correct the text"))])

@@ -1,0 +1,136 @@
+"""Typed models of the appeal's data and of the words an edition prints around it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from .errors import UserError
+from .source import Source, duplicates, read_yaml
+
+
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("must not be empty")
+    return text
+
+
+def _iso_date(value: Any) -> Any:
+    # YAML already turns 2025-06-16 into a date; text must be ISO 8601 too, never a number.
+    if isinstance(value, dt.datetime):
+        raise ValueError("must be a date (YYYY-MM-DD), without a time")
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ValueError(f"must be an ISO 8601 date such as 2025-06-16, not {value!r}")
+
+
+# BCP 47 in the shape editions need: a primary language subtag and optional subtags (en, en-GB, sr-Latn).
+_BCP47 = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
+
+
+def _bcp47(tag: str) -> str:
+    if not _BCP47.fullmatch(tag):
+        raise ValueError(f"must be a BCP 47 language tag such as en or fr-CH, not {tag!r}")
+    return tag
+
+
+Text = Annotated[str, Field(min_length=1), AfterValidator(_not_blank)]
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+Language = Annotated[str, AfterValidator(_bcp47)]
+
+
+class Strict(BaseModel):
+    """Unknown keys are typos; text is never coerced from numbers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Signatory(Strict):
+    name: Text
+    role: Text
+
+
+class Appeal(Strict):
+    """The appeal as published: the text is signed, so it is kept verbatim."""
+
+    language: Language
+    date: IsoDate
+    title: Text
+    short_title: Text | None = None
+    publication: Text
+    subject: Text | None = None
+    keywords: list[Text] = []
+    body: Annotated[list[Text], Field(min_length=1)]
+    signatories: Annotated[list[Signatory], Field(min_length=1)]
+
+    @property
+    def running_title(self) -> str:
+        return self.short_title or self.title
+
+    def texts(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Every text an edition may print, with its key path (for the font coverage check)."""
+        out: list[tuple[tuple[str | int, ...], str]] = [
+            (("title",), self.title), (("publication",), self.publication),
+            (("short_title",), self.running_title)]
+        out += [(("subject",), self.subject)] if self.subject else []
+        out += [(("keywords", i), k) for i, k in enumerate(self.keywords)]
+        out += [(("body", i), p) for i, p in enumerate(self.body)]
+        for i, s in enumerate(self.signatories):
+            out += [(("signatories", i, "name"), s.name), (("signatories", i, "role"), s.role)]
+        return out
+
+
+_PAGE_OF_FIELDS = re.compile(r"\{(\w*)\}")
+
+
+def _page_of(template: str) -> str:
+    unknown = {f for f in _PAGE_OF_FIELDS.findall(template)} - {"page", "pages"}
+    if unknown or "{page}" not in template:
+        raise ValueError("must contain {page} (and may contain {pages}), nothing else in braces")
+    return template
+
+
+class Words(Strict):
+    """What an edition prints around the data, in one language: a translation needs no template change."""
+
+    signatories: Text
+    signatories_continued: Text
+    page_of: Annotated[Text, AfterValidator(_page_of)]
+    edition_handout: Text
+    edition_archive: Text
+    colophon: Text
+    colophon_edition: Text
+    colophon_date: Text
+    colophon_source: Text
+    colophon_sha256: Text
+    colophon_verify: Text
+
+
+def load_appeal(path: Path) -> tuple[Appeal, Source]:
+    """The appeal from `path`, validated; a UserError names every problem with file, line and key."""
+    source = read_yaml(path, "appeal data")
+    appeal = source.validate(Appeal)
+    problems = duplicates((s.name for s in appeal.signatories), ("signatories",), "name", "signatory")
+    if problems:
+        raise source.error(problems)
+    return appeal, source
+
+
+def load_words(path: Path, language: str) -> Words:
+    """The words for `language` (or its primary subtag: en-GB falls back to en) from `path`."""
+    source = read_yaml(path, "edition words")
+    for tag in (language, language.split("-")[0]):
+        if tag in source.data:
+            return source.validate(Words, at=(tag,))
+    known = ", ".join(sorted(map(str, source.data))) or "none"
+    raise UserError(f"{path}: no words for the language {language!r} (the file has: {known}); "
+                    f"add a section {language.split('-')[0]}: with the same keys as the others")
