@@ -1,0 +1,150 @@
+"""The A4 and Letter handouts: text, signature page, pages, fonts, metadata and outline."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from pypdf import PdfReader
+
+from appeal.cli import main
+from appeal.fonts import font_files
+from helpers import assert_in_order, page_texts, squash, without_footer, write_data
+
+PAPERS = {"appeal-a4.pdf": (595.28, 841.89), "appeal-letter.pdf": (612.0, 792.0)}
+
+
+@pytest.fixture(params=sorted(PAPERS))
+def handout(request, built):
+    return request.param, PdfReader(built / request.param)
+
+
+def test_every_page_has_the_paper_size(handout):
+    name, reader = handout
+    width, height = PAPERS[name]
+    for page in reader.pages:
+        assert float(page.mediabox.width) == pytest.approx(width, abs=0.01)
+        assert float(page.mediabox.height) == pytest.approx(height, abs=0.01)
+
+
+def test_title_publication_and_every_paragraph_in_order(handout, appeal_data):
+    _, reader = handout
+    texts = page_texts(reader)
+    body = "\n".join(without_footer(text) for text in texts[:-1])
+    assert_in_order(body, [appeal_data["title"], appeal_data["publication"], *appeal_data["body"]])
+    # The exact characters survive copy and paste: curly quotes, dashes, ø.
+    for fragment in ("Convention’s", "“war without rules”", "changed—but", "— ranging from 10% to 40% —"):
+        assert fragment in body.replace("\n", " ")
+
+
+def test_signature_page_lists_every_signatory_name_then_role(handout, appeal_data):
+    _, reader = handout
+    texts = page_texts(reader)
+    signature_page = texts[-1]
+    assert signature_page.lstrip().startswith("Signatories")
+    expected = []
+    for number, signatory in enumerate(appeal_data["signatories"], 1):
+        expected += [f"{number}. {signatory['name']}", signatory["role"]]
+    assert_in_order(signature_page, expected)
+    # All 21 on the one page, and none of the appeal's body on it.
+    assert squash(appeal_data["body"][-1]) not in squash(signature_page)
+    for text in texts[:-1]:
+        assert "Signatories" not in text
+
+
+def test_body_measure_is_60_to_75_characters(handout):
+    _, reader = handout
+    lines = page_texts(reader)[1].splitlines()
+    # Full lines of running text on a body page (the last line of a paragraph may be short).
+    lengths = sorted(len(line) for line in lines if len(line) > 40)
+    median = lengths[len(lengths) // 2]
+    assert 60 <= median <= 75, lengths
+
+
+def test_running_footer_on_every_page(handout, appeal_data):
+    _, reader = handout
+    texts = page_texts(reader)
+    for number, text in enumerate(texts, 1):
+        assert f"Page {number} of {len(texts)}" in text
+        assert appeal_data["short_title"] in text
+
+
+def test_fonts_are_the_bundled_ones_embedded_subset_with_tounicode(handout):
+    _, reader = handout
+    seen = set()
+    for page in reader.pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            name = str(font["/BaseFont"])
+            assert re.fullmatch(r"/[A-Z]{6}\+Appeal-Serif(-Bold|-Italic|-BoldItalic)?", name), name
+            assert "/ToUnicode" in font
+            descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+            assert "/FontFile2" in descriptor, f"{name} is not embedded"
+            seen.add(name.split("+")[1])
+    assert {"Appeal-Serif", "Appeal-Serif-Bold"} <= seen
+    assert len(font_files()) == 4
+
+
+def test_metadata_comes_from_the_data(handout, appeal_data):
+    _, reader = handout
+    info = reader.metadata
+    assert info["/Title"] == appeal_data["title"]
+    assert info["/Author"] == ", ".join(s["name"] for s in appeal_data["signatories"])
+    assert info["/Subject"] == appeal_data["subject"]
+    assert info["/Keywords"] == ", ".join(appeal_data["keywords"])
+    assert info["/CreationDate"] == "D:20250616000000Z"
+    assert reader.trailer["/Root"]["/Lang"] == "en"
+
+
+def test_outline_has_the_title_and_the_signature_page(handout, appeal_data):
+    _, reader = handout
+    top = reader.outline
+    assert top[0]["/Title"] == appeal_data["title"]
+    assert reader.get_destination_page_number(top[0]) == 0
+    assert top[1][0]["/Title"] == "Signatories"
+    assert reader.get_destination_page_number(top[1][0]) == len(reader.pages) - 1
+
+
+def test_build_prints_one_line_per_file_and_the_time(built, tmp_path, capsys):
+    assert main(["--out", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    for name, line in zip(sorted(PAPERS), lines, strict=False):
+        assert re.fullmatch(rf".*{re.escape(name)}  \d+ pages  [\d.]+ kB", line), line
+    assert re.fullmatch(r"built 2 files in [\d.]+ s", lines[-1])
+
+
+def _signatories(count: int) -> list[dict]:
+    roles = ["Former Minister of Foreign Affairs and Minister of Defence, with a role long enough to "
+             "wrap onto a second and a third line in its column", "Founder"]
+    return [{"name": f"Signatory Number {i:03d}", "role": roles[i % 2]} for i in range(1, count + 1)]
+
+
+def test_a_longer_list_continues_under_a_repeated_heading(tmp_path, appeal_data):
+    data = dict(appeal_data, signatories=_signatories(70))
+    out = tmp_path / "out"
+    assert main(["--data", str(write_data(tmp_path, data)), "--out", str(out)]) == 0
+    for name in PAPERS:
+        texts = page_texts(out / name)
+        first = next(i for i, t in enumerate(texts) if t.lstrip().startswith("Signatories\n"))
+        continuation = texts[first + 1:]
+        assert continuation, "70 signatories should not fit on one page"
+        for text in continuation:
+            assert "Signatories (continued)" in text
+        # Every entry whole: its name and its role on the same page, in published order.
+        signature_text = "\n".join(without_footer(text) for text in texts[first:])
+        assert_in_order(signature_text, [f"{i}. Signatory Number {i:03d}" for i in range(1, 71)])
+        for page in texts[first:]:
+            for match in re.finditer(r"Signatory Number (\d{3})", page):
+                role = data["signatories"][int(match[1]) - 1]["role"]
+                assert squash(role) in squash(page[match.end():])
+
+
+def test_markup_and_template_syntax_in_the_data_print_literally(tmp_path, appeal_data):
+    tricky = [{"name": "<b>Bold</b> & <img src=x>", "role": "{{ 7 * 7 }} {% if true %}x{% endif %}"}]
+    data = dict(appeal_data, signatories=tricky + appeal_data["signatories"][1:])
+    out = tmp_path / "out"
+    assert main(["--data", str(write_data(tmp_path, data)), "--out", str(out)]) == 0
+    text = page_texts(out / "appeal-a4.pdf")[-1]
+    assert "<b>Bold</b> & <img src=x>" in text
+    assert "{{ 7 * 7 }} {% if true %}x{% endif %}" in text
+    assert "49" not in text
