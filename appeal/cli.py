@@ -82,7 +82,7 @@ def build(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     appeal, source = load_appeal(args.data)
-    words = load_words(args.words, appeal.language)
+    words = load_words(args.words, appeal.language, source)
     check_coverage(appeal.texts(), source)
     renderer = Renderer()
     written = []

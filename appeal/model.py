@@ -9,8 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from .errors import UserError
-from .source import Source, duplicates, read_yaml
+from .source import Problem, Source, duplicates, read_yaml
 
 
 def _not_blank(text: str) -> str:
@@ -125,12 +124,16 @@ def load_appeal(path: Path) -> tuple[Appeal, Source]:
     return appeal, source
 
 
-def load_words(path: Path, language: str) -> Words:
-    """The words for `language` (or its primary subtag: en-GB falls back to en) from `path`."""
+def load_words(path: Path, language: str, cited_by: Source) -> Words:
+    """The words for `language` (or its primary subtag: en-GB falls back to en) from `path`.
+
+    A language the file lacks is reported at the `language` key of the data that asked for it.
+    """
     source = read_yaml(path, "edition words")
     for tag in (language, language.split("-")[0]):
         if tag in source.data:
             return source.validate(Words, at=(tag,))
     known = ", ".join(sorted(map(str, source.data))) or "none"
-    raise UserError(f"{path}: no words for the language {language!r} (the file has: {known}); "
-                    f"add a section {language.split('-')[0]}: with the same keys as the others")
+    raise cited_by.error([Problem(("language",), (
+        f"no words for the language {language!r} in {path} (it has: {known}); "
+        f"add a section {language.split('-')[0]}: there with the same keys as the others"))])

@@ -56,7 +56,7 @@ class Source:
     def error(self, problems: Iterable[Problem]) -> UserError:
         """One message naming file, line and key path for each problem."""
         rows = []
-        for problem in problems:
+        for problem in sorted(problems, key=lambda p: self.line_of(p.loc) or 0):
             line = self.line_of(problem.loc)
             where = f"{self.path}:{line}" if line else str(self.path)
             path = key_path(problem.loc)
