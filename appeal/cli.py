@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import logging
 import os
 import sys
@@ -78,6 +79,7 @@ def build(args: argparse.Namespace) -> int:
     from .fonts import check_coverage
     from .model import load_appeal, load_words
     from .output import Staging
+    from .parallel import run_all
     from .render import Renderer
 
     started = time.perf_counter()
@@ -87,8 +89,9 @@ def build(args: argparse.Namespace) -> int:
     renderer = Renderer()
     written = []
     with Staging(args.out) as staging, source_date_epoch(appeal.date):
-        for edition in editions.HANDOUTS:
-            rendered = editions.handout(renderer, appeal, words, edition.paper)
+        jobs = [functools.partial(editions.handout, renderer, appeal, words, edition.paper)
+                for edition in editions.HANDOUTS]
+        for edition, rendered in zip(editions.HANDOUTS, run_all(jobs), strict=True):
             written.append((staging.add(edition.filename, rendered.data), rendered))
         staging.commit()
     for path, rendered in written:

@@ -31,13 +31,10 @@ class AssetFetcher(URLFetcher):
             path = Path(url2pathname(urlsplit(url).path)).resolve()
             if any(path.is_relative_to(root) for root in self.roots) and path.is_file():
                 return super().fetch(url, headers)
-        raise RefusedURL(url, self.roots)
+        folders = " and ".join(str(root) for root in self.roots)
+        raise RefusedURL(f"refused to fetch {url}: a build reads only data: URLs and files under "
+                         f"{folders}")
 
 
 class RefusedURL(FatalURLFetchingError):
     """WeasyPrint lets exceptions of this kind (a BaseException) stop the render."""
-
-    def __init__(self, url: str, roots: tuple[Path, ...]) -> None:
-        folders = " and ".join(str(root) for root in roots)
-        super().__init__(f"refused to fetch {url}: a build reads only data: URLs and files under "
-                         f"{folders}")

@@ -99,18 +99,16 @@ def test_missing_data_file(tmp_path, earlier_build, capsys):
     assert "nowhere.yaml: no such file" in capsys.readouterr().err
 
 
-def test_a_failure_mid_build_leaves_the_earlier_build_and_no_partial_file(earlier_build, monkeypatch):
+def test_a_failed_edition_leaves_the_earlier_build_and_no_partial_file(earlier_build, monkeypatch):
     before = snapshot(earlier_build)
     real = editions.handout
-    calls = []
 
-    def second_fails(renderer, appeal, words, paper):
-        calls.append(paper)
-        if len(calls) == 2:
+    def letter_fails(renderer, appeal, words, paper):
+        if paper == "letter":
             raise RuntimeError("render failed")
         return real(renderer, appeal, words, paper)
 
-    monkeypatch.setattr(editions, "handout", second_fails)
+    monkeypatch.setattr(editions, "handout", letter_fails)
     with pytest.raises(RuntimeError):
         main(["--out", str(earlier_build)])
     assert snapshot(earlier_build) == before  # also: no .part file left behind

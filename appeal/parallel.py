@@ -1,0 +1,69 @@
+"""Running independent renders on every core: forked workers that share the loaded fonts."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+# Set just before the workers fork, so that they inherit the jobs (closures cannot be pickled).
+_jobs: Sequence[Callable[[], Any]] = ()
+
+
+class _Keep(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        record.msg, record.args = record.getMessage(), ()
+        self.records.append(record)
+
+
+def _run(index: int) -> tuple[Any, list[logging.LogRecord], BaseException | None]:
+    keep = _Keep()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(keep)
+    try:
+        return _jobs[index](), keep.records, None
+    except BaseException as exc:  # a worker must hand back even WeasyPrint's BaseException to the parent
+        return None, keep.records, exc
+    finally:
+        logger.removeHandler(keep)
+
+
+def workers() -> int:
+    """APPEAL_JOBS when set (1 turns parallel rendering off), else the cores this process may use."""
+    wanted = os.environ.get("APPEAL_JOBS", "").strip()
+    if wanted.isdigit() and int(wanted) > 0:
+        return int(wanted)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def run_all(jobs: Sequence[Callable[[], Any]]) -> list[Any]:
+    """The jobs' results in order, computed in forked workers when there are several jobs and cores.
+
+    WeasyPrint's warnings in a worker are logged again in this process, so nothing goes unseen;
+    the first job that failed raises its exception here.
+    """
+    global _jobs
+    count = min(len(jobs), workers())
+    if count <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return [job() for job in jobs]
+    _jobs = jobs
+    try:
+        with multiprocessing.get_context("fork").Pool(count) as pool:
+            outcomes = pool.map(_run, range(len(jobs)), chunksize=1)
+    finally:
+        _jobs = ()
+    logger = logging.getLogger("weasyprint")
+    results = []
+    for value, records, error in outcomes:
+        for record in records:
+            logger.handle(record)
+        if error is not None:
+            raise error
+        results.append(value)
+    return results

@@ -1,0 +1,42 @@
+"""Renders in forked workers: results in order, warnings and errors brought back to this process."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import pytest
+
+from appeal.fetcher import RefusedURL
+from appeal.parallel import run_all
+
+
+@pytest.fixture(autouse=True)
+def two_workers(monkeypatch):
+    monkeypatch.setenv("APPEAL_JOBS", "2")
+
+
+def test_results_come_back_in_order():
+    results = run_all([lambda n=n: (n, os.getpid()) for n in range(5)])
+    assert [n for n, _ in results] == list(range(5))
+    assert os.getpid() not in {pid for _, pid in results}  # really in other processes
+
+
+@pytest.mark.weasyprint_warns
+def test_a_workers_weasyprint_warning_is_logged_here(caplog):
+    def warns():
+        logging.getLogger("weasyprint").warning("Ignored `colour: red` at 1:1, unknown property.")
+        return 1
+
+    with caplog.at_level(logging.WARNING, logger="weasyprint"):
+        assert run_all([warns, warns]) == [1, 1]
+    assert [r.getMessage() for r in caplog.records].count(
+        "Ignored `colour: red` at 1:1, unknown property.") == 2
+
+
+def test_a_workers_error_is_raised_here_even_a_fatal_fetch():
+    def refuses():
+        raise RefusedURL("refused to fetch file:///etc/passwd")
+
+    with pytest.raises(RefusedURL, match="/etc/passwd"):
+        run_all([lambda: 1, refuses])
