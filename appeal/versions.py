@@ -1,0 +1,39 @@
+"""The software stack that makes the PDFs: recorded in the archive, printed by the benchmarks."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+from importlib.metadata import version
+
+
+def _harfbuzz_version() -> str:
+    name = ctypes.util.find_library("harfbuzz") or "libharfbuzz.so.0"
+    try:
+        library = ctypes.CDLL(name)
+    except OSError:
+        return "unknown"
+    library.hb_version_string.restype = ctypes.c_char_p
+    return library.hb_version_string().decode()
+
+
+@functools.cache
+def subsetter() -> str:
+    """Which font subsetter WeasyPrint uses here: the two write different font programs."""
+    from weasyprint.text.ffi import harfbuzz, harfbuzz_subset
+
+    if harfbuzz_subset and harfbuzz.hb_version_atleast(4, 1, 0):
+        return f"HarfBuzz-Subset {_harfbuzz_version()}"
+    return f"fontTools {version('fonttools')}"
+
+
+@functools.cache
+def stack() -> str:
+    """`WeasyPrint 70.0, Pango 1.50.12, HarfBuzz 6.0.0, subsetter HarfBuzz-Subset 6.0.0, ...`."""
+    from weasyprint.text.ffi import pango
+
+    number = pango.pango_version()
+    pango_version = f"{number // 10000}.{number // 100 % 100}.{number % 100}"
+    return (f"WeasyPrint {version('weasyprint')}, pydyf {version('pydyf')}, Pango {pango_version}, "
+            f"HarfBuzz {_harfbuzz_version()}, subsetter {subsetter()}, pikepdf {version('pikepdf')}")

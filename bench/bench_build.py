@@ -1,0 +1,90 @@
+"""Benchmark: median wall time of the default build in a fresh process, and of each render in-process.
+
+    python bench/bench_build.py [--runs N]
+
+Prints the machine, the software stack and the subsetter in use, then medians (and the spread)
+over N runs. Compare numbers from one run of this script: the machine may be shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{platform.platform()}, {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def summary(label: str, seconds: list[float]) -> str:
+    return (f"{label:<34} median {statistics.median(seconds) * 1000:7.0f} ms   "
+            f"min {min(seconds) * 1000:6.0f}   max {max(seconds) * 1000:6.0f}   (n={len(seconds)})")
+
+
+def fresh_process(runs: int, extra: list[str], env: dict[str, str]) -> list[float]:
+    times = []
+    with tempfile.TemporaryDirectory() as out:
+        for _ in range(runs):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, str(ROOT / "build.py"), "--out", out, *extra], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+            times.append(time.perf_counter() - started)
+    return times
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=7, help="runs per measurement (default 7)")
+    args = parser.parse_args()
+
+    from appeal import editions
+    from appeal.cli import source_date_epoch
+    from appeal.model import load_appeal, load_words
+    from appeal.paths import DATA_DIR
+    from appeal.render import Renderer
+    from appeal.versions import stack
+
+    print(f"machine: {machine()}")
+    print(f"stack:   {stack()}")
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    one_core = {**env, "APPEAL_JOBS": "1"}
+    rows = [summary("build.py, fresh process", fresh_process(args.runs, [], env)),
+            summary("build.py, fresh process, 1 core", fresh_process(args.runs, [], one_core))]
+
+    appeal, source = load_appeal(DATA_DIR / "appeal.yaml")
+    words = load_words(DATA_DIR / "words.yaml", appeal.language, source)
+    renderer = Renderer()
+    with source_date_epoch(appeal.date):
+        for edition in editions.HANDOUTS:
+            editions.handout(renderer, appeal, words, edition.paper)  # warm: fonts, hyphenation
+            times = []
+            for _ in range(args.runs):
+                started = time.perf_counter()
+                editions.handout(renderer, appeal, words, edition.paper)
+                times.append(time.perf_counter() - started)
+            rows.append(summary(f"in-process render, {edition.filename}", times))
+    print("\n".join(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
