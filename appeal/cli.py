@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import hashlib
 import logging
 import os
 import sys
@@ -23,7 +24,8 @@ Build the print-ready editions of the Joint Appeal to Uphold the Convention on t
 of Anti-personnel Landmines and the Convention on Cluster Munitions from its YAML data.
 
 commands:
-  build (the default)  write the handouts (A4, US Letter) into the output folder
+  build (the default)  write the handouts (A4, US Letter), the archival edition (PDF/A-3a and
+                       PDF/UA-1, its source data inside) and SHA256SUMS into the output folder
   verify FILE.pdf      check that a PDF is an unchanged edition of the appeal
 
 Run `python build.py COMMAND --help` for a command's options. Exit status: 0 done,
@@ -36,9 +38,21 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     build = commands.add_parser(
         "build", help="write the editions (the default command)",
-        description="Write output/appeal-a4.pdf and output/appeal-letter.pdf from the appeal's data. "
-                    "Nothing in the output folder changes unless every file is built.")
+        description="Write output/appeal-a4.pdf, output/appeal-letter.pdf, output/appeal-archive.pdf "
+                    "and output/SHA256SUMS from the appeal's data. Nothing in the output folder changes "
+                    "unless every file is built. Dates come from the data (SOURCE_DATE_EPOCH, if set, "
+                    "gives the modification date), so the same input gives the same bytes.")
     _common(build)
+    verify = commands.add_parser(
+        "verify", help="check that a PDF is an unchanged archival edition",
+        description="Check an archived copy: that this tool made it, that its embedded source data is "
+                    "intact and matches the text on its pages and the SHA-256 in its colophon, and that "
+                    "it passes PDF/A-3a and PDF/UA-1 validation. One line per check; exit status 0 "
+                    "only when every check holds, 1 when one fails, 2 when the file cannot be read.")
+    verify.add_argument("pdf", type=Path, metavar="FILE.pdf")
+    verify.add_argument("--extract", type=Path, metavar="PATH",
+                        help="also write the embedded source data (appeal.yaml) to PATH")
+    verify.add_argument("--debug", action="store_true", help="show a traceback on errors")
     return parser
 
 
@@ -61,6 +75,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "build":
             return build(args)
+        if args.command == "verify":
+            from .verify import extract_source, verify
+
+            status = verify(args.pdf)
+            if args.extract:
+                extract_source(args.pdf, args.extract)
+                print(f"source data written to {args.extract}")
+            return status
         raise AssertionError(args.command)
     except UserError as exc:
         if args.debug:
@@ -87,16 +109,22 @@ def build(args: argparse.Namespace) -> int:
     words = load_words(args.words, appeal.language, source)
     check_coverage(appeal.texts(), source)
     renderer = Renderer()
+    builds = [(edition, functools.partial(editions.handout, renderer, appeal, words, edition.paper))
+              for edition in editions.HANDOUTS]
+    builds.append((editions.ARCHIVE, functools.partial(editions.archive, renderer, appeal, words,
+                                                        source.raw)))
     written = []
     with Staging(args.out) as staging, source_date_epoch(appeal.date):
-        jobs = [functools.partial(editions.handout, renderer, appeal, words, edition.paper)
-                for edition in editions.HANDOUTS]
-        for edition, rendered in zip(editions.HANDOUTS, run_all(jobs), strict=True):
+        results = run_all([job for _, job in builds])
+        for (edition, _), rendered in zip(builds, results, strict=True):
             written.append((staging.add(edition.filename, rendered.data), rendered))
+        sums = "".join(f"{hashlib.sha256(r.data).hexdigest()}  {path.name}\n" for path, r in written)
+        checksums = staging.add(editions.CHECKSUMS, sums.encode())
         staging.commit()
     for path, rendered in written:
         print(f"{path}  {rendered.pages} pages  {len(rendered.data) / 1000:.1f} kB")
-    print(f"built {len(written)} files in {time.perf_counter() - started:.2f} s")
+    print(checksums)
+    print(f"built {len(written)} PDFs in {time.perf_counter() - started:.2f} s")
     return 0
 
 

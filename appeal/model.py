@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from .source import Problem, Source, duplicates, read_yaml
+from .source import Problem, Source, duplicates, parse_yaml, read_yaml
 
 
 def _not_blank(text: str) -> str:
@@ -112,11 +112,15 @@ class Words(Strict):
     colophon_source: Text
     colophon_sha256: Text
     colophon_verify: Text
+    colophon_stack: Text
 
 
-def load_appeal(path: Path) -> tuple[Appeal, Source]:
-    """The appeal from `path`, validated; a UserError names every problem with file, line and key."""
-    source = read_yaml(path, "appeal data")
+def load_appeal(path: Path, raw: bytes | None = None) -> tuple[Appeal, Source]:
+    """The appeal from `path` (or from `raw`, named `path`), validated.
+
+    A UserError names every problem with file, line and key path.
+    """
+    source = read_yaml(path, "appeal data") if raw is None else parse_yaml(raw, path, "appeal data")
     appeal = source.validate(Appeal)
     problems = duplicates((s.name for s in appeal.signatories), ("signatories",), "name", "signatory")
     if problems:

@@ -112,6 +112,11 @@ def read_yaml(path: Path, what: str) -> Source:
         raise UserError(f"{path}: is a folder, not a YAML file ({what})") from None
     except OSError as exc:
         raise UserError(f"{path}: cannot be read: {exc.strerror}") from None
+    return parse_yaml(raw, path, what)
+
+
+def parse_yaml(raw: bytes, path: Path, what: str) -> Source:
+    """`raw` as YAML, named `path` in messages; any unreadable input is a UserError."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

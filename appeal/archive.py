@@ -1,0 +1,198 @@
+"""The archival edition's finishing: PDF/A-3a and PDF/UA-1 together, its source data inside."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from io import BytesIO
+from xml.sax.saxutils import escape
+
+import pikepdf
+from pikepdf import Name
+
+from .model import Appeal
+
+TOOL = "appeal-edition"
+SOURCE_NAME = "appeal.yaml"
+SOURCE_MIME = "application/yaml"
+
+
+@dataclass(frozen=True)
+class ArchiveFacts:
+    """What the archive says about itself, in its metadata and colophon."""
+
+    appeal: Appeal
+    source: bytes
+    created: dt.datetime
+    modified: dt.datetime
+    stack: str
+    edition: str
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.source).hexdigest()
+
+    @property
+    def creator_tool(self) -> str:
+        # The mark `verify` looks for: this tool, the edition, and the stack that made the file.
+        return f"{TOOL} ({self.edition}); {self.stack}"
+
+    @property
+    def author(self) -> str:
+        return ", ".join(s.name for s in self.appeal.signatories)
+
+
+def _pdf_date(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("D:%Y%m%d%H%M%SZ")
+
+
+def _xmp_date(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def xmp_packet(facts: ArchiveFacts) -> bytes:
+    """XMP claiming PDF/A-3a and PDF/UA-1 at once, matching the Info dictionary entry for entry.
+
+    PDF/A allows only predefined XMP schemas unless an extension schema declares the others, so
+    the PDF/UA identification schema is declared in `pdfaExtension:schemas`.
+    """
+    appeal = facts.appeal
+    x = escape
+    keywords = ", ".join(appeal.keywords)
+    subject = appeal.subject or appeal.title
+    return f"""<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about=""
+    xmlns:dc="http://purl.org/dc/elements/1.1/"
+    xmlns:pdf="http://ns.adobe.com/pdf/1.3/"
+    xmlns:xmp="http://ns.adobe.com/xap/1.0/"
+    xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/"
+    xmlns:pdfuaid="http://www.aiim.org/pdfua/ns/id/"
+    xmlns:pdfaExtension="http://www.aiim.org/pdfa/ns/extension/"
+    xmlns:pdfaSchema="http://www.aiim.org/pdfa/ns/schema#"
+    xmlns:pdfaProperty="http://www.aiim.org/pdfa/ns/property#">
+   <dc:format>application/pdf</dc:format>
+   <dc:title><rdf:Alt><rdf:li xml:lang="x-default">{x(appeal.title)}</rdf:li></rdf:Alt></dc:title>
+   <dc:creator><rdf:Seq><rdf:li>{x(facts.author)}</rdf:li></rdf:Seq></dc:creator>
+   <dc:description><rdf:Alt><rdf:li xml:lang="x-default">{x(subject)}</rdf:li></rdf:Alt></dc:description>
+   <dc:language><rdf:Bag><rdf:li>{x(appeal.language)}</rdf:li></rdf:Bag></dc:language>
+   <dc:date><rdf:Seq><rdf:li>{appeal.date.isoformat()}</rdf:li></rdf:Seq></dc:date>
+   <pdf:Keywords>{x(keywords)}</pdf:Keywords>
+   <pdf:Producer>{x(facts.stack)}</pdf:Producer>
+   <xmp:CreatorTool>{x(facts.creator_tool)}</xmp:CreatorTool>
+   <xmp:CreateDate>{_xmp_date(facts.created)}</xmp:CreateDate>
+   <xmp:ModifyDate>{_xmp_date(facts.modified)}</xmp:ModifyDate>
+   <xmp:MetadataDate>{_xmp_date(facts.modified)}</xmp:MetadataDate>
+   <pdfaid:part>3</pdfaid:part>
+   <pdfaid:conformance>A</pdfaid:conformance>
+   <pdfuaid:part>1</pdfuaid:part>
+   <pdfaExtension:schemas>
+    <rdf:Bag>
+     <rdf:li rdf:parseType="Resource">
+      <pdfaSchema:schema>PDF/UA Universal Accessibility Schema</pdfaSchema:schema>
+      <pdfaSchema:namespaceURI>http://www.aiim.org/pdfua/ns/id/</pdfaSchema:namespaceURI>
+      <pdfaSchema:prefix>pdfuaid</pdfaSchema:prefix>
+      <pdfaSchema:property>
+       <rdf:Seq>
+        <rdf:li rdf:parseType="Resource">
+         <pdfaProperty:name>part</pdfaProperty:name>
+         <pdfaProperty:valueType>Integer</pdfaProperty:valueType>
+         <pdfaProperty:category>internal</pdfaProperty:category>
+         <pdfaProperty:description>Part of ISO 14289 followed</pdfaProperty:description>
+        </rdf:li>
+       </rdf:Seq>
+      </pdfaSchema:property>
+     </rdf:li>
+    </rdf:Bag>
+   </pdfaExtension:schemas>
+  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>
+<?xpacket end="r"?>""".encode()
+
+
+def finish(pdf_data: bytes, facts: ArchiveFacts) -> bytes:
+    """WeasyPrint's PDF/A-3a output made PDF/UA-1 too, with the source data embedded.
+
+    WeasyPrint 70 compresses the XMP stream (PDF/A forbids it), claims one standard at a time and
+    may list an attachment twice in /AF; here the XMP is replaced whole and written uncompressed,
+    and the one associated file is attached by pikepdf with fixed dates.
+    """
+    with pikepdf.open(BytesIO(pdf_data)) as pdf:
+        created, modified = _pdf_date(facts.created), _pdf_date(facts.modified)
+        spec = pikepdf.AttachedFileSpec(
+            pdf, facts.source, filename=SOURCE_NAME, mime_type=SOURCE_MIME,
+            description=f"The source data of this edition (SHA-256 {facts.sha256})",
+            creation_date=created, mod_date=modified, relationship=Name.Source)
+        pdf.attachments[SOURCE_NAME] = spec
+        footers_as_artifacts(pdf)
+        pdf.Root.AF = pikepdf.Array([spec.obj])
+        # The stream is left uncompressed: PDF/A requires the XMP to be readable as it stands.
+        pdf.Root.Metadata = pdf.make_stream(xmp_packet(facts), Type=Name.Metadata, Subtype=Name.XML)
+        info = pdf.docinfo
+        info.Title = facts.appeal.title
+        info.Author = facts.author
+        info.Subject = facts.appeal.subject or facts.appeal.title
+        info.Keywords = ", ".join(facts.appeal.keywords)
+        info.Creator = facts.creator_tool
+        info.Producer = facts.stack
+        info.CreationDate = created
+        info.ModDate = modified
+        out = BytesIO()
+        pdf.save(out, deterministic_id=True, compress_streams=True,
+                 object_stream_mode=pikepdf.ObjectStreamMode.preserve)
+        return out.getvalue()
+
+
+def _reachable(tree_root: pikepdf.Dictionary) -> set[tuple[int, int]]:
+    """The structure elements reachable from the structure tree's root."""
+    seen: set[tuple[int, int]] = set()
+    pending = [tree_root.get("/K")]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, pikepdf.Array):
+            pending.extend(node)
+        elif isinstance(node, pikepdf.Dictionary) and "/S" in node:
+            if node.objgen in seen:
+                continue
+            seen.add(node.objgen)
+            pending.append(node.get("/K"))
+    return seen
+
+
+def footers_as_artifacts(pdf: pikepdf.Pdf) -> int:
+    """Mark the running footers (text of page margin boxes) as artifacts; the count marked.
+
+    WeasyPrint 70 tags margin-box text as structure elements it never links into the structure
+    tree; PDF/UA wants page furniture as artifacts, so a screen reader skips it. Each such marked
+    content sequence becomes `/Artifact BMC` and leaves the parent tree.
+    """
+    tree_root = pdf.Root.get("/StructTreeRoot")
+    if tree_root is None:
+        return 0
+    reachable = _reachable(tree_root)
+    parents = pikepdf.NumberTree(tree_root.ParentTree)
+    marked = 0
+    for page in pdf.pages:
+        key = page.obj.get("/StructParents")
+        if key is None or int(key) not in parents:
+            continue
+        owners = parents[int(key)]
+        orphans = {mcid for mcid, owner in enumerate(owners)
+                   if isinstance(owner, pikepdf.Dictionary) and owner.objgen not in reachable}
+        if not orphans:
+            continue
+        instructions = []
+        for operands, operator in pikepdf.parse_content_stream(page):
+            if (str(operator) == "BDC" and len(operands) == 2 and isinstance(operands[1], pikepdf.Dictionary)
+                    and int(operands[1].get("/MCID", -1)) in orphans):
+                instructions.append(([Name.Artifact], pikepdf.Operator("BMC")))
+                marked += 1
+            else:
+                instructions.append((operands, operator))
+        page.obj.Contents = pdf.make_stream(pikepdf.unparse_content_stream(instructions))
+        for mcid in orphans:
+            owners[mcid] = None
+    return marked
