@@ -43,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
                     "unless every file is built. Dates come from the data (SOURCE_DATE_EPOCH, if set, "
                     "gives the modification date), so the same input gives the same bytes.")
     _common(build)
+    build.add_argument("--edition", action="append", choices=["a4", "letter", "archive"],
+                       help="build only this edition (repeatable; default: all three)")
     verify = commands.add_parser(
         "verify", help="check that a PDF is an unchanged archival edition",
         description="Check an archived copy: that this tool made it, that its embedded source data is "
@@ -109,22 +111,29 @@ def build(args: argparse.Namespace) -> int:
     words = load_words(args.words, appeal.language, source)
     check_coverage(appeal.texts(), source)
     renderer = Renderer()
-    builds = [(edition, functools.partial(editions.handout, renderer, appeal, words, edition.paper))
-              for edition in editions.HANDOUTS]
-    builds.append((editions.ARCHIVE, functools.partial(editions.archive, renderer, appeal, words,
-                                                        source.raw)))
+    chosen = [editions.EDITIONS[name] for name in args.edition or editions.EDITIONS]
+    builds = [(edition, functools.partial(editions.make, edition, renderer, appeal, words, source.raw))
+              for edition in chosen]
     written = []
     with Staging(args.out) as staging, source_date_epoch(appeal.date):
         results = run_all([job for _, job in builds])
         for (edition, _), rendered in zip(builds, results, strict=True):
             written.append((staging.add(edition.filename, rendered.data), rendered))
-        sums = "".join(f"{hashlib.sha256(r.data).hexdigest()}  {path.name}\n" for path, r in written)
+        digests = {path.name: hashlib.sha256(r.data).hexdigest() for path, r in written}
+        # Editions not rebuilt this time (--edition) keep their line while their file is there.
+        for edition in editions.EDITIONS.values():
+            earlier = args.out / edition.filename
+            if edition.filename not in digests and earlier.is_file():
+                digests[edition.filename] = hashlib.sha256(earlier.read_bytes()).hexdigest()
+        order = [e.filename for e in editions.EDITIONS.values()]
+        sums = "".join(f"{digests[name]}  {name}\n" for name in order if name in digests)
         checksums = staging.add(editions.CHECKSUMS, sums.encode())
         staging.commit()
     for path, rendered in written:
         print(f"{path}  {rendered.pages} pages  {len(rendered.data) / 1000:.1f} kB")
     print(checksums)
-    print(f"built {len(written)} PDFs in {time.perf_counter() - started:.2f} s")
+    count = f"{len(written)} PDF{'s' if len(written) != 1 else ''}"
+    print(f"built {count} in {time.perf_counter() - started:.2f} s")
     return 0
 
 

@@ -11,14 +11,19 @@ from .render import Rendered, Renderer, modification_time, pdf_date, render_html
 
 @dataclass(frozen=True)
 class Edition:
-    """What one output file is: its name in the output folder and how to make it."""
+    """One output file: the name `--edition` takes, its file name and its paper."""
 
+    name: str
     filename: str
-    kind: str
     paper: str
+    archival: bool = False
 
 
-HANDOUTS = (Edition("appeal-a4.pdf", "handout", "a4"), Edition("appeal-letter.pdf", "handout", "letter"))
+HANDOUTS = (Edition("a4", "appeal-a4.pdf", "a4"), Edition("letter", "appeal-letter.pdf", "letter"))
+ARCHIVE = Edition("archive", "appeal-archive.pdf", "a4", archival=True)
+EDITIONS = {edition.name: edition for edition in (*HANDOUTS, ARCHIVE)}
+# `sha256sum -c SHA256SUMS` in the output folder checks every PDF of the build.
+CHECKSUMS = "SHA256SUMS"
 
 
 def context(appeal: Appeal, words: Words, **extra) -> dict:
@@ -30,11 +35,6 @@ def handout(renderer: Renderer, appeal: Appeal, words: Words, paper: str) -> Ren
     """The appeal and its signature page, to print for meetings and conferences."""
     html = render_html("handout.html", **context(appeal, words))
     return renderer.pdf(html, paper, pdf_tags=True)
-
-
-ARCHIVE = Edition("appeal-archive.pdf", "archive", "a4")
-# `sha256sum -c SHA256SUMS` in the output folder checks every PDF of the build.
-CHECKSUMS = "SHA256SUMS"
 
 
 def archive(renderer: Renderer, appeal: Appeal, words: Words, source: bytes) -> Rendered:
@@ -51,3 +51,9 @@ def archive(renderer: Renderer, appeal: Appeal, words: Words, source: bytes) -> 
         source_name=SOURCE_NAME, source_sha256=facts.sha256, stack=facts.stack))
     rendered = renderer.pdf(html, ARCHIVE.paper, pdf_variant="pdf/a-3a", pdf_tags=True)
     return Rendered(finish(rendered.data, facts), rendered.pages)
+
+
+def make(edition: Edition, renderer: Renderer, appeal: Appeal, words: Words, source: bytes) -> Rendered:
+    if edition.archival:
+        return archive(renderer, appeal, words, source)
+    return handout(renderer, appeal, words, edition.paper)

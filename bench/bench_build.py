@@ -9,6 +9,7 @@ over N runs. Compare numbers from one run of this script: the machine may be sha
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import platform
 import statistics
@@ -35,7 +36,7 @@ def machine() -> str:
 
 
 def summary(label: str, seconds: list[float]) -> str:
-    return (f"{label:<34} median {statistics.median(seconds) * 1000:7.0f} ms   "
+    return (f"{label:<36} median {statistics.median(seconds) * 1000:7.0f} ms   "
             f"min {min(seconds) * 1000:6.0f}   max {max(seconds) * 1000:6.0f}   (n={len(seconds)})")
 
 
@@ -67,21 +68,25 @@ def main() -> int:
     print(f"stack:   {stack()}")
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     one_core = {**env, "APPEAL_JOBS": "1"}
-    rows = [summary("build.py, fresh process", fresh_process(args.runs, [], env)),
-            summary("build.py, fresh process, 1 core", fresh_process(args.runs, [], one_core))]
+    handouts = ["--edition", "a4", "--edition", "letter"]
+    rows = [summary("build.py (3 PDFs), fresh process", fresh_process(args.runs, [], env)),
+            summary("build.py (3 PDFs), 1 core", fresh_process(args.runs, [], one_core)),
+            summary("build.py, 2 handouts, fresh process", fresh_process(args.runs, handouts, env))]
 
     appeal, source = load_appeal(DATA_DIR / "appeal.yaml")
     words = load_words(DATA_DIR / "words.yaml", appeal.language, source)
     renderer = Renderer()
+    renders = [(e.filename, functools.partial(editions.make, e, renderer, appeal, words, source.raw))
+               for e in editions.EDITIONS.values()]
     with source_date_epoch(appeal.date):
-        for edition in editions.HANDOUTS:
-            editions.handout(renderer, appeal, words, edition.paper)  # warm: fonts, hyphenation
+        for filename, render in renders:
+            render()  # warm: fonts, hyphenation patterns
             times = []
             for _ in range(args.runs):
                 started = time.perf_counter()
-                editions.handout(renderer, appeal, words, edition.paper)
+                render()
                 times.append(time.perf_counter() - started)
-            rows.append(summary(f"in-process render, {edition.filename}", times))
+            rows.append(summary(f"in-process, {filename}", times))
     print("\n".join(rows))
     return 0
 

@@ -213,3 +213,10 @@ def test_verify_rejects_a_handout_and_a_file_that_is_no_pdf(built, tmp_path, cap
     (tmp_path / "x.pdf").write_text("not a pdf")
     assert main(["verify", str(tmp_path / "x.pdf")]) == 2
     assert "not a readable PDF" in capsys.readouterr().err
+
+
+def test_building_one_edition_keeps_the_others_in_sha256sums(earlier_build, capsys):
+    before = (earlier_build / "SHA256SUMS").read_text()
+    assert main(["--edition", "letter", "--out", str(earlier_build)]) == 0
+    assert "appeal-letter.pdf" in capsys.readouterr().out
+    assert (earlier_build / "SHA256SUMS").read_text() == before  # same data, same bytes
