@@ -103,7 +103,6 @@ def build(args: argparse.Namespace) -> int:
     from .fonts import check_coverage
     from .model import load_appeal, load_words
     from .output import Staging
-    from .parallel import run_all
     from .render import Renderer
 
     started = time.perf_counter()
@@ -116,7 +115,9 @@ def build(args: argparse.Namespace) -> int:
               for edition in chosen]
     written = []
     with Staging(args.out) as staging, source_date_epoch(appeal.date):
-        results = run_all([job for _, job in builds])
+        # In turn, not in forked workers: for three renders the fork costs what it saves (measured
+        # with bench/bench_build.py), as every process pays the first render's warm-up again.
+        results = [job() for _, job in builds]
         for (edition, _), rendered in zip(builds, results, strict=True):
             written.append((staging.add(edition.filename, rendered.data), rendered))
         digests = {path.name: hashlib.sha256(r.data).hexdigest() for path, r in written}

@@ -67,10 +67,8 @@ def main() -> int:
     print(f"machine: {machine()}")
     print(f"stack:   {stack()}")
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    one_core = {**env, "APPEAL_JOBS": "1"}
     handouts = ["--edition", "a4", "--edition", "letter"]
     rows = [summary("build.py (3 PDFs), fresh process", fresh_process(args.runs, [], env)),
-            summary("build.py (3 PDFs), 1 core", fresh_process(args.runs, [], one_core)),
             summary("build.py, 2 handouts, fresh process", fresh_process(args.runs, handouts, env))]
 
     appeal, source = load_appeal(DATA_DIR / "appeal.yaml")
