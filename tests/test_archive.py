@@ -220,3 +220,12 @@ def test_building_one_edition_keeps_the_others_in_sha256sums(earlier_build, caps
     assert main(["--edition", "letter", "--out", str(earlier_build)]) == 0
     assert "appeal-letter.pdf" in capsys.readouterr().out
     assert (earlier_build / "SHA256SUMS").read_text() == before  # same data, same bytes
+
+
+def test_rebuilding_from_the_extracted_source_gives_the_same_bytes(archive, tmp_path, capsys):
+    # The README's procedure for someone who holds only the archive.
+    extracted = tmp_path / "elsewhere" / "appeal.yaml"
+    extracted.parent.mkdir()
+    assert main(["verify", str(archive), "--extract", str(extracted)]) == 0
+    assert main(["--data", str(extracted), "--edition", "archive", "--out", str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "appeal-archive.pdf").read_bytes() == archive.read_bytes()
