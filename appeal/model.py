@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -141,3 +141,88 @@ def load_words(path: Path, language: str, cited_by: Source) -> Words:
     raise cited_by.error([Problem(("language",), (
         f"no words for the language {language!r} in {path} (it has: {known}); "
         f"add a section {language.split('-')[0]}: there with the same keys as the others"))])
+
+
+# The cover letters: data/letter.yaml and data/recipients.yaml.
+
+# A recipient's id becomes a file name: letters, digits, and . _ - inside, nothing else.
+_FILE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def _file_id(value: str) -> str:
+    if not _FILE_ID.fullmatch(value):
+        raise ValueError(f"must be usable as a file name (letters, digits, '.', '_', '-'), not {value!r}")
+    return value
+
+
+def _project_image(value: str) -> str:
+    from .paths import ROOT, STYLE_DIR
+
+    path = (ROOT / value).resolve()
+    if not path.is_relative_to(STYLE_DIR) or not path.is_file():
+        raise ValueError(f"must name an image file under styles/ (the build reads no other), not {value!r}")
+    return value
+
+
+Paper = Literal["a4", "letter"]
+
+
+class Sender(Strict):
+    organisation: Text
+    address: Annotated[list[Text], Field(min_length=1)]
+    return_address: Text
+    contact: list[Text] = []
+
+
+class Signer(Strict):
+    name: Text
+    title: Text
+    signature: Annotated[str, AfterValidator(_project_image)] | None = None
+
+
+class LetterText(Strict):
+    """The words of the letter in one language."""
+
+    subject: Text
+    body: Text
+    closing: Text
+    enclosure: Text
+
+
+class Letter(Strict):
+    language: Language
+    date: IsoDate
+    paper: Paper = "a4"
+    sender: Sender
+    signer: Signer
+    subject: Text
+    body: Text
+    closing: Text
+    enclosure: Text
+    translations: dict[str, LetterText] = {}
+
+    def text(self, language: str | None) -> LetterText | None:
+        """The letter's words in `language` (None: the letter's own), or None if it has none."""
+        if language in (None, self.language):
+            return LetterText(subject=self.subject, body=self.body, closing=self.closing,
+                              enclosure=self.enclosure)
+        return self.translations.get(language) or self.translations.get(language.split("-")[0])
+
+
+class Recipient(Strict):
+    id: Annotated[str, AfterValidator(_file_id)]
+    name: Text
+    address: Annotated[list[Text], Field(min_length=1)]
+    salutation: Text | None = None
+    title: Text | None = None
+    language: Language | None = None
+    paper: Paper | None = None
+
+    @property
+    def addressee(self) -> str:
+        """The first line of the address block: title and name."""
+        return f"{self.title} {self.name}" if self.title else self.name
+
+
+class Recipients(Strict):
+    recipients: Annotated[list[Recipient], Field(min_length=1)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -10,41 +11,62 @@ from .errors import UserError
 
 
 class Staging:
-    """Collects the files of one build as hidden temporary files beside their targets.
+    """Collects the files of one build in a hidden folder inside the output folder.
 
-    `commit()` renames them all into place; leaving the `with` block without committing (an error,
-    an interrupt) removes them, so a folder never holds a half-written or mixed build.
+    `commit()` renames them all into place (a rename within one file system: no file is ever seen
+    half-written); leaving the `with` block without committing (an error, an interrupt) removes
+    the hidden folder, so the output folder never holds a half-written or mixed build.
     """
 
     def __init__(self, out_dir: Path) -> None:
         self.out_dir = out_dir
-        self.staged: list[tuple[Path, Path]] = []
+        self.folder: Path | None = None
+        self.staged: list[str] = []
 
     def __enter__(self) -> Staging:
         return self
 
+    def path(self, relative: str) -> Path:
+        """Where to write the file that will become `out_dir/relative` (its folder exists)."""
+        if self.folder is None:
+            try:
+                self.out_dir.mkdir(parents=True, exist_ok=True)
+                self.folder = Path(tempfile.mkdtemp(dir=self.out_dir, prefix=".build-"))
+            except OSError as exc:
+                raise UserError(f"{self.out_dir}: cannot be written: {exc.strerror or exc}") from None
+        temp = self.folder / relative
+        temp.parent.mkdir(parents=True, exist_ok=True)
+        self.staged.append(relative)
+        return temp
+
     def add(self, relative: str, data: bytes) -> Path:
-        target = self.out_dir / relative
+        """Stage `data` as `out_dir/relative`; the final path."""
+        temp = self.path(relative)
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-            os.chmod(temp, 0o666 & ~_umask())
+            temp.write_bytes(data)
         except OSError as exc:
-            raise UserError(f"{target}: cannot be written: {exc.strerror or exc}") from None
-        self.staged.append((Path(temp), target))
-        return target
+            raise UserError(f"{self.out_dir / relative}: cannot be written: {exc.strerror or exc}") from None
+        return self.out_dir / relative
 
     def commit(self) -> None:
-        for temp, target in self.staged:
+        mode = 0o666 & ~_umask()
+        for relative in self.staged:
+            target = self.out_dir / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temp = self.folder / relative
+            os.chmod(temp, mode)
             os.replace(temp, target)
         self.staged.clear()
+        self._clean()
 
     def __exit__(self, *exc_info) -> None:
-        for temp, _ in self.staged:
-            temp.unlink(missing_ok=True)
         self.staged.clear()
+        self._clean()
+
+    def _clean(self) -> None:
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
 
 
 def _umask() -> int:
