@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import hashlib
 import logging
 import os
@@ -17,7 +16,7 @@ from .errors import UserError
 from .fetcher import RefusedURL
 from .paths import DATA_DIR, OUTPUT_DIR
 
-COMMANDS = ("build", "verify")
+COMMANDS = ("build", "verify", "letters")
 
 DESCRIPTION = """\
 Build the print-ready editions of the Joint Appeal to Uphold the Convention on the Prohibition
@@ -26,7 +25,8 @@ of Anti-personnel Landmines and the Convention on Cluster Munitions from its YAM
 commands:
   build (the default)  write the handouts (A4, US Letter), the archival edition (PDF/A-3a and
                        PDF/UA-1, its source data inside) and SHA256SUMS into the output folder
-  verify FILE.pdf      check that a PDF is an unchanged edition of the appeal
+  letters              a cover letter with the appeal for every recipient (data/recipients.yaml)
+  verify FILE.pdf      check that a PDF is an unchanged archival edition of the appeal
 
 Run `python build.py COMMAND --help` for a command's options. Exit status: 0 done,
 2 a problem with the input (the message names file, line and key), 1 anything else."""
@@ -43,8 +43,18 @@ def _parser() -> argparse.ArgumentParser:
                     "unless every file is built. Dates come from the data (SOURCE_DATE_EPOCH, if set, "
                     "gives the modification date), so the same input gives the same bytes.")
     _common(build)
-    build.add_argument("--edition", action="append", choices=["a4", "letter", "archive"],
-                       help="build only this edition (repeatable; default: all three)")
+    build.add_argument("--edition", action="append", choices=["a4", "letter", "archive", "letters"],
+                       help="build only this edition (repeatable; default: all three, and the letters "
+                            "when the recipients file exists)")
+    _letter_options(build)
+    letters = commands.add_parser(
+        "letters", help="write a cover letter with the appeal for every recipient",
+        description="Write DIR/letters/<id>.pdf for every recipient (the cover letter, then the appeal "
+                    "with its signature page) and DIR/letters.pdf, every pack in one file for a print "
+                    "run, each pack starting on an odd page. Every record is checked before anything "
+                    "is written.")
+    _common(letters)
+    _letter_options(letters)
     verify = commands.add_parser(
         "verify", help="check that a PDF is an unchanged archival edition",
         description="Check an archived copy: that this tool made it, that its embedded source data is "
@@ -68,6 +78,17 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
 
 
+def _letter_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--recipients", type=Path, default=DATA_DIR / "recipients.yaml", metavar="PATH",
+                        help="the recipients (default: data/recipients.yaml)")
+    parser.add_argument("--letter", type=Path, default=DATA_DIR / "letter.yaml", metavar="PATH",
+                        help="the cover letter (default: data/letter.yaml)")
+    parser.add_argument("--shard", metavar="I/N",
+                        help="build only the I-th of N slices of the recipients (by a hash of each id, "
+                             "so every machine computes the same slices); the print file is then "
+                             "letters-shard-I-of-N.pdf")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
@@ -76,6 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _log_weasyprint()
     try:
         if args.command == "build":
+            return build(args)
+        if args.command == "letters":
+            args.edition = ["letters"]
             return build(args)
         if args.command == "verify":
             from .verify import extract_source, verify
@@ -106,36 +130,59 @@ def build(args: argparse.Namespace) -> int:
     from .render import Renderer
 
     started = time.perf_counter()
-    appeal, source = load_appeal(args.data)
-    words = load_words(args.words, appeal.language, source)
-    check_coverage(appeal.texts(), source)
+    names = args.edition or [*editions.EDITIONS, *(["letters"] if args.recipients.is_file() else [])]
+    mailing = None
+    if "letters" in names:
+        from .letters import load_mailing
+
+        shard = parse_shard(args.shard) if args.shard else None
+        mailing = load_mailing(args.data, args.words, args.letter, args.recipients, shard)
+        appeal, source, words = mailing.appeal, mailing.appeal_source, mailing.words
+    else:
+        appeal, source = load_appeal(args.data)
+        words = load_words(args.words, appeal.language, source)
+        check_coverage(appeal.texts(), source)
     renderer = Renderer()
-    chosen = [editions.EDITIONS[name] for name in args.edition or editions.EDITIONS]
-    builds = [(edition, functools.partial(editions.make, edition, renderer, appeal, words, source.raw))
-              for edition in chosen]
-    written = []
+    chosen = [editions.EDITIONS[name] for name in names if name != "letters"]
+    lines = []
     with Staging(args.out) as staging, source_date_epoch(appeal.date):
         # In turn, not in forked workers: for three renders the fork costs what it saves (measured
         # with bench/bench_build.py), as every process pays the first render's warm-up again.
-        results = [job() for _, job in builds]
-        for (edition, _), rendered in zip(builds, results, strict=True):
-            written.append((staging.add(edition.filename, rendered.data), rendered))
-        digests = {path.name: hashlib.sha256(r.data).hexdigest() for path, r in written}
-        # Editions not rebuilt this time (--edition) keep their line while their file is there.
-        for edition in editions.EDITIONS.values():
-            earlier = args.out / edition.filename
-            if edition.filename not in digests and earlier.is_file():
-                digests[edition.filename] = hashlib.sha256(earlier.read_bytes()).hexdigest()
-        order = [e.filename for e in editions.EDITIONS.values()]
-        sums = "".join(f"{digests[name]}  {name}\n" for name in order if name in digests)
-        checksums = staging.add(editions.CHECKSUMS, sums.encode())
+        for edition in chosen:
+            rendered = editions.make(edition, renderer, appeal, words, source.raw)
+            path = staging.add(edition.filename, rendered.data)
+            lines.append(f"{path}  {rendered.pages} pages  {len(rendered.data) / 1000:.1f} kB")
+        if mailing is not None:
+            from .letters import write_letters
+
+            lines += write_letters(renderer, mailing, staging, args.shard)
+        lines.append(str(staging.add(editions.CHECKSUMS, checksums(staging))))
         staging.commit()
-    for path, rendered in written:
-        print(f"{path}  {rendered.pages} pages  {len(rendered.data) / 1000:.1f} kB")
-    print(checksums)
-    count = f"{len(written)} PDF{'s' if len(written) != 1 else ''}"
-    print(f"built {count} in {time.perf_counter() - started:.2f} s")
+    print("\n".join(lines))
+    print(f"built in {time.perf_counter() - started:.2f} s")
     return 0
+
+
+def checksums(staging) -> bytes:
+    """SHA256SUMS for every PDF the output folder will hold: this build's and earlier ones'."""
+    from . import editions
+
+    def digest(path: Path) -> str:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+
+    found = {str(p.relative_to(staging.out_dir)): p for pattern in ("*.pdf", "letters/*.pdf")
+             for p in staging.out_dir.glob(pattern)}
+    found |= {name: staging.folder / name for name in staging.staged if name.endswith(".pdf")}
+    first = [e.filename for e in editions.EDITIONS.values()]
+    order = sorted(found, key=lambda name: (name not in first, first.index(name) if name in first else 0,
+                                            "/" in name, name))
+    return "".join(f"{digest(found[name])}  {name}\n" for name in order).encode()
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    from .letters import parse_shard as parse
+
+    return parse(text)
 
 
 @contextlib.contextmanager

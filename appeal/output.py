@@ -39,6 +39,12 @@ class Staging:
         self.staged.append(relative)
         return temp
 
+    def scratch(self, name: str) -> Path:
+        """A path in the hidden folder for a file that is never committed (removed with the folder)."""
+        path = self.path(name)
+        self.staged.remove(name)
+        return path
+
     def add(self, relative: str, data: bytes) -> Path:
         """Stage `data` as `out_dir/relative`; the final path."""
         temp = self.path(relative)

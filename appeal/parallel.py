@@ -42,32 +42,37 @@ def workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def run_all(jobs: Sequence[Callable[[], Any]]) -> list[Any]:
+def run_all(jobs: Sequence[Callable[[], Any]], done: Callable[[Any], None] | None = None) -> list[Any]:
     """The jobs' results in order, the first computed here and the rest in forked workers.
 
     The first job warms this process (hyphenation patterns, fonts, cffi types: about 0.4 s of a
     first render) before the fork, so no worker pays for it again. WeasyPrint's warnings in a
     worker are logged again in this process, so nothing goes unseen; the first job that failed
-    raises its exception here.
+    raises its exception here. `done` is called with each result as it comes (a progress bar).
     """
+    done = done or (lambda result: None)
     global _jobs
     count = min(len(jobs) - 1, workers())
     # With one job left after the first, or one core, a worker would only add the fork's cost.
     if count < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return [job() for job in jobs]
-    first = jobs[0]()
+        results = []
+        for job in jobs:
+            results.append(job())
+            done(results[-1])
+        return results
+    results = [jobs[0]()]
+    done(results[0])
     _jobs = jobs
+    logger = logging.getLogger("weasyprint")
     try:
         with multiprocessing.get_context("fork").Pool(count) as pool:
-            outcomes = pool.map(_run, range(1, len(jobs)), chunksize=1)
+            for value, records, error in pool.imap(_run, range(1, len(jobs)), chunksize=1):
+                for record in records:
+                    logger.handle(record)
+                if error is not None:
+                    raise error
+                results.append(value)
+                done(value)
     finally:
         _jobs = ()
-    logger = logging.getLogger("weasyprint")
-    results = [first]
-    for value, records, error in outcomes:
-        for record in records:
-            logger.handle(record)
-        if error is not None:
-            raise error
-        results.append(value)
     return results

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 from pypdf import PdfReader
+from pypdf.generic import ArrayObject
 
 # Hyphens a line break may add or a typesetter may break at: hyphen-minus, U+2010 HYPHEN, soft hyphen.
 _IGNORED = re.compile(r"[\s\-\u2010\u00ad]+")
@@ -50,3 +52,103 @@ def write_data(tmp_path: Path, data, name: str = "appeal.yaml") -> Path:
     else:
         path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
+
+
+@dataclass(frozen=True)
+class TextLine:
+    """One line of text as drawn: its text and its box in points from the page's top left."""
+
+    text: str
+    left: float
+    right: float
+    top: float
+    bottom: float
+
+
+def _widths(font) -> dict[int, float]:
+    """A CID font's glyph widths (/W), in thousandths of the font size."""
+    descendant = font["/DescendantFonts"][0].get_object()
+    table, items, index = {}, list(descendant.get("/W", [])), 0
+    while index < len(items):
+        first, following = int(items[index]), items[index + 1]
+        if isinstance(following, list | ArrayObject):
+            for offset, width in enumerate(following):
+                table[first + offset] = float(width)
+            index += 2
+        else:
+            for cid in range(first, int(following) + 1):
+                table[cid] = float(items[index + 2])
+            index += 3
+    table["default"] = float(descendant.get("/DW", 1000))
+    return table
+
+
+def text_lines(pdf: Path, page_number: int = 0) -> list[TextLine]:
+    """Every line drawn on a page, with its box from the fonts' widths, ascent and descent."""
+    page = PdfReader(pdf).pages[page_number]
+    height = float(page.mediabox.height)
+    fonts = {name: font.get_object() for name, font in page["/Resources"]["/Font"].items()}
+    state: dict = {}
+    lines: list[TextLine] = []
+
+    def before(operator, operands, cm, tm):
+        if operator == b"Tf":
+            state["font"], state["size"] = fonts[operands[0]], float(operands[1])
+        elif operator == b"TJ":
+            font, size = state["font"], state["size"]
+            widths = state.setdefault(id(font), _widths(font))
+            advance = 0.0
+            for part in operands[0]:
+                if isinstance(part, bytes | str):
+                    raw = part.encode("latin-1") if isinstance(part, str) else part
+                    for i in range(0, len(raw), 2):
+                        advance += widths.get(int.from_bytes(raw[i:i + 2], "big"), widths["default"])
+                else:
+                    advance -= float(part)
+            x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
+            y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+            scale = abs(tm[3] * cm[3])
+            descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+            ascent, descent = float(descriptor["/Ascent"]), float(descriptor["/Descent"])
+            state["pending"] = (x, x + advance / 1000 * size * abs(tm[0] * cm[0]),
+                                height - y - ascent / 1000 * size * scale,
+                                height - y - descent / 1000 * size * scale)
+
+    def text(chunk, cm, tm, font, size):
+        if state.get("pending") and chunk.strip():
+            lines.append(TextLine(chunk.strip(), *state.pop("pending")))
+
+    page.extract_text(visitor_operand_before=before, visitor_text=text)
+    return lines
+
+
+def edge_marks(pdf: Path, page_number: int = 0) -> list[tuple[float, float]]:
+    """Short rules drawn from the page's left edge (fold and hole marks): (mm from top, length mm)."""
+    import pikepdf
+
+    mm = 72 / 25.4
+    with pikepdf.open(pdf) as document:
+        page = document.pages[page_number]
+        height = float(page.mediabox[3])
+        ctm, stack, marks, start = [1.0, 0, 0, 1.0, 0, 0], [], [], None
+        for operands, operator in pikepdf.parse_content_stream(page):
+            name = str(operator)
+            if name == "q":
+                stack.append(ctm)
+            elif name == "Q":
+                ctm = stack.pop()
+            elif name == "cm":
+                a, b, c, d, e, f = (float(o) for o in operands)
+                A, B, C, D, E, F = ctm
+                ctm = [a * A + b * C, a * B + b * D, c * A + d * C, c * B + d * D,
+                       e * A + f * C + E, e * B + f * D + F]
+            elif name == "m":
+                x, y = (float(o) for o in operands)
+                start = (x * ctm[0] + y * ctm[2] + ctm[4], x * ctm[1] + y * ctm[3] + ctm[5])
+            elif name == "l" and start is not None:
+                x, y = (float(o) for o in operands)
+                end = (x * ctm[0] + y * ctm[2] + ctm[4], x * ctm[1] + y * ctm[3] + ctm[5])
+                if min(start[0], end[0]) < 0.5 and abs(start[1] - end[1]) < 0.5:
+                    marks.append((round((height - start[1]) / mm, 1), round(abs(end[0] - start[0]) / mm, 1)))
+                start = None
+    return marks

@@ -1,0 +1,345 @@
+"""Letters to governments: a personal cover letter with the appeal behind it, for every recipient.
+
+Fast because nothing is rendered twice: the cover letters of a run of recipients are laid out as
+one document, the appeal once per paper, and each pack is assembled from their pages by pikepdf.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import re
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+
+import jinja2
+import pikepdf
+from jinja2.sandbox import SandboxedEnvironment
+
+from . import editions
+from .errors import UserError
+from .fonts import check_coverage
+from .model import Appeal, Letter, Recipient, Recipients, Words, load_appeal, load_words
+from .paths import ROOT
+from .render import Renderer, pdf_date, render_html
+from .source import Problem, Source, duplicates, read_yaml
+
+# DIN 5008 form B: below the name, the address zone of the window holds 5 lines in all.
+ADDRESS_LINES = 4
+CHUNK = 64  # cover letters laid out per document: large enough to amortise, small enough for memory
+
+
+@dataclass(frozen=True)
+class Pack:
+    """One recipient's letter, ready to render: the addressee and the letter's words for them."""
+
+    index: int  # position in the recipients file, for messages
+    recipient: Recipient
+    paper: str
+    salutation: str
+    subject: str
+    paragraphs: tuple[str, ...]
+    closing: str
+    enclosure: str
+
+
+@dataclass
+class Mailing:
+    appeal: Appeal
+    appeal_source: Source
+    words: Words
+    letter: Letter
+    letter_source: Source
+    recipients_source: Source
+    packs: list[Pack]
+
+
+def load_mailing(appeal_path: Path, words_path: Path, letter_path: Path, recipients_path: Path,
+                 shard: tuple[int, int] | None = None) -> Mailing:
+    """Everything the letters need, every record checked before anything is written."""
+    appeal, appeal_source = load_appeal(appeal_path)
+    words = load_words(words_path, appeal.language, appeal_source)
+    check_coverage(appeal.texts(), appeal_source)
+    letter_source = read_yaml(letter_path, "letter")
+    letter = letter_source.validate(Letter)
+    recipients_source = read_yaml(recipients_path, "recipients")
+    recipients = recipients_source.validate(Recipients).recipients
+    problems = duplicates((r.id for r in recipients), ("recipients",), "id", "the id")
+    for index, recipient in enumerate(recipients):
+        loc = ("recipients", index)
+        if len(recipient.address) > ADDRESS_LINES:
+            problems.append(Problem((*loc, "address"), (
+                f"has {len(recipient.address)} lines; at most {ADDRESS_LINES} fit the envelope "
+                "window below the name")))
+        if letter.text(recipient.language) is None:
+            problems.append(Problem((*loc, "language"), (
+                f"the letter ({letter_source.path}) has no translation for {recipient.language!r}; "
+                f"add one under translations: {recipient.language}:")))
+    if problems:
+        raise recipients_source.error(problems)
+    check_coverage(_letter_texts(letter), letter_source)
+    check_coverage(_recipient_texts(recipients), recipients_source)
+
+    body = _BodyTemplates(letter, letter_source)
+    packs = []
+    for index, recipient in enumerate(recipients):
+        if shard and not in_shard(recipient.id, *shard):
+            continue
+        text = letter.text(recipient.language)
+        salutation = recipient.salutation or f"Dear {recipient.addressee}"
+        paragraphs = body.paragraphs(text.body, recipient, salutation, index, recipients_source)
+        check_coverage(((("recipients", index), p) for p in paragraphs), recipients_source)
+        packs.append(Pack(index, recipient, recipient.paper or letter.paper, salutation, text.subject,
+                          paragraphs, text.closing, text.enclosure))
+    return Mailing(appeal, appeal_source, words, letter, letter_source, recipients_source, packs)
+
+
+def in_shard(recipient_id: str, number: int, count: int) -> bool:
+    """Whether a recipient belongs to slice `number` of `count` (1-based).
+
+    By a hash of the id, not by position: adding or removing a recipient moves no other one to
+    another slice, and every machine computes the same slices from the same file.
+    """
+    digest = hashlib.sha256(recipient_id.encode()).digest()
+    return int.from_bytes(digest[:8], "big") % count == number - 1
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"(\d+)/(\d+)", text.strip())
+    if not match or not 1 <= int(match[1]) <= int(match[2]):
+        raise UserError(f"--shard: expected I/N with 1 <= I <= N, such as 2/8, not {text!r}")
+    return int(match[1]), int(match[2])
+
+
+def _letter_texts(letter: Letter) -> Iterator[tuple[tuple, str]]:
+    sender, signer = letter.sender, letter.signer
+    yield ("sender", "organisation"), sender.organisation
+    yield ("sender", "return_address"), sender.return_address
+    yield from ((("sender", "address", i), line) for i, line in enumerate(sender.address))
+    yield from ((("sender", "contact", i), line) for i, line in enumerate(sender.contact))
+    yield ("signer", "name"), signer.name
+    yield ("signer", "title"), signer.title
+    for key in ("subject", "closing", "enclosure"):
+        yield (key,), getattr(letter, key)
+    for language, text in letter.translations.items():
+        for key in ("subject", "closing", "enclosure"):
+            yield ("translations", language, key), getattr(text, key)
+
+
+def _recipient_texts(recipients: Sequence[Recipient]) -> Iterator[tuple[tuple, str]]:
+    for index, recipient in enumerate(recipients):
+        for key in ("name", "salutation", "title"):
+            if getattr(recipient, key):
+                yield ("recipients", index, key), getattr(recipient, key)
+        yield from ((("recipients", index, "address", i), line) for i, line in enumerate(recipient.address))
+
+
+class _BodyTemplates:
+    """The letter's body: a sandboxed template over the recipient's fields, compiled once.
+
+    The recipient's values are inserted as text, never evaluated: `{{ ... }}` in a name prints.
+    """
+
+    def __init__(self, letter: Letter, source: Source) -> None:
+        self.env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False,
+                                        keep_trailing_newline=True)
+        self.source = source
+        self.compiled: dict[str, jinja2.Template] = {}
+        bodies = {("body",): letter.body}
+        bodies |= {("translations", lang, "body"): t.body for lang, t in letter.translations.items()}
+        self.locations = {text: loc for loc, text in bodies.items()}
+        for loc, text in bodies.items():
+            try:
+                self.compiled[text] = self.env.from_string(text)
+            except jinja2.TemplateSyntaxError as exc:
+                message = f"line {exc.lineno} of the template: {exc.message}"
+                raise source.error([Problem(loc, message)]) from None
+
+    def paragraphs(self, body: str, recipient: Recipient, salutation: str, index: int,
+                   recipients_source: Source) -> tuple[str, ...]:
+        fields = {"id": recipient.id, "name": recipient.name, "title": recipient.title or "",
+                  "salutation": salutation, "address": list(recipient.address),
+                  "addressee": recipient.addressee}
+        try:
+            text = self.compiled[body].render(recipient=fields)
+        except jinja2.TemplateError as exc:
+            where = self.locations[body]
+            raise self.source.error([Problem(where, (
+                f"cannot be filled in for recipients[{index}] ({recipient.id}): {exc}"))]) from None
+        return tuple(" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip())
+
+
+# Rendering and assembly.
+
+@dataclass(frozen=True)
+class Written:
+    """One pack written: for the summary and for the combined print file."""
+
+    recipient_id: str
+    path: Path
+    pages: int
+    size: int
+
+
+def letters_html(mailing: Mailing, packs: Sequence[Pack]) -> str:
+    letter = mailing.letter
+    signature = (ROOT / letter.signer.signature).as_uri() if letter.signer.signature else None
+    return render_html("letters.html", **editions.context(
+        mailing.appeal, mailing.words, letter=letter, packs=packs,
+        letter_date=_long_date(letter.date), signature_uri=signature))
+
+
+def _long_date(day: dt.date) -> str:
+    return f"{day.day} {day.strftime('%B')} {day.year}"  # the letter's language: English for now
+
+
+def render_chunk(renderer: Renderer, mailing: Mailing, packs: Sequence[Pack]) -> bytes:
+    """The cover letters of `packs` as one PDF, one page each; a UserError names a letter that
+    runs over its page or an address line too long for the envelope window."""
+    document = renderer.document(letters_html(mailing, packs), packs[0].paper)
+    starts = {}
+    for number, page in enumerate(document.pages):
+        for anchor in page.anchors:
+            if anchor.startswith("pack-"):
+                starts[anchor] = number
+    problems = []
+    for position, pack in enumerate(packs):
+        loc = ("recipients", pack.index)
+        first = starts.get(f"pack-{pack.recipient.id}")
+        following = starts.get(f"pack-{packs[position + 1].recipient.id}") if position + 1 < len(packs) \
+            else len(document.pages)
+        if first != position or following != first + 1:
+            problems.append(Problem(loc, "the cover letter runs over one page; shorten the body or "
+                                         "the address"))
+            break
+        for line_number in _overlong_address_lines(document.pages[first]):
+            field = "name" if line_number == 0 else ("address", line_number - 1)
+            field = (field,) if isinstance(field, str) else field
+            problems.append(Problem((*loc, *field), "is too long for the envelope window"))
+    if problems:
+        raise mailing.recipients_source.error(problems)
+    return document.write_pdf()
+
+
+def _overlong_address_lines(page) -> list[int]:
+    """Lines of the page's address block wider than the block (they would leave the window)."""
+    pending = [page._page_box]  # WeasyPrint's laid-out boxes: the only record of line widths
+    while pending:
+        box = pending.pop()
+        if getattr(box, "element_tag", None) == "address":
+            lines = [child for child in box.children if type(child).__name__ == "LineBox"]
+            return [n for n, line in enumerate(lines) if line.width > box.width + 0.01]
+        pending.extend(getattr(box, "children", ()))
+    return []
+
+
+def assemble(mailing: Mailing, packs: Sequence[Pack], letters_pdf: bytes, appeal_pdf: bytes,
+             pack_path: Callable[[str], Path], combined_path: Path) -> list[Written]:
+    """Write each pack (cover letter, then the appeal) and one file of all of them for printing,
+    each pack padded to an even page count so that duplex printing starts every pack on a new sheet.
+    """
+    written = []
+    with pikepdf.open(BytesIO(letters_pdf)) as covers, pikepdf.open(BytesIO(appeal_pdf)) as appeal, \
+            pikepdf.new() as combined:
+        appeal_pages = list(appeal.pages)
+        for number, pack in enumerate(packs):
+            with pikepdf.new() as single:
+                single.pages.append(covers.pages[number])
+                single.pages.extend(appeal_pages)
+                _describe(single, mailing, pack)
+                target = pack_path(pack.recipient.id)
+                single.save(target, deterministic_id=True)
+                written.append(Written(pack.recipient.id, target, len(single.pages), target.stat().st_size))
+            combined.pages.append(covers.pages[number])
+            combined.pages.extend(appeal_pages)
+            if (1 + len(appeal_pages)) % 2:
+                box = covers.pages[number].mediabox
+                combined.add_blank_page(page_size=(float(box[2]), float(box[3])))
+        _describe(combined, mailing, None)
+        combined.save(combined_path, deterministic_id=True)
+    return written
+
+
+def _describe(pdf: pikepdf.Pdf, mailing: Mailing, pack: Pack | None) -> None:
+    letter = mailing.letter
+    date = pdf_date(letter.date).replace("-", "").replace(":", "").replace("T", "")
+    info = {
+        "/Title": pack.subject if pack else letter.subject,
+        "/Author": letter.sender.organisation,
+        "/Subject": f"To {pack.recipient.addressee}" if pack else "Cover letters with the appeal",
+        "/CreationDate": f"D:{date}",
+        "/ModDate": f"D:{date}",
+        "/Producer": "appeal-edition",
+    }
+    pdf.docinfo = pdf.make_indirect(pikepdf.Dictionary({k: pikepdf.String(v) for k, v in info.items()}))
+    pdf.Root.Lang = pikepdf.String(pack.recipient.language or letter.language if pack else letter.language)
+
+
+def merge(parts: Sequence[Path], target: Path, mailing: Mailing) -> int:
+    """The combined print file from the chunks' combined files, in order; its page count."""
+    with pikepdf.new() as whole:
+        opened = [pikepdf.open(part) for part in parts]
+        try:
+            for part in opened:
+                whole.pages.extend(part.pages)
+            _describe(whole, mailing, None)
+            whole.save(target, deterministic_id=True)
+            return len(whole.pages)
+        finally:
+            for part in opened:
+                part.close()
+
+
+def chunks(packs: Sequence[Pack], size: int = CHUNK) -> list[list[Pack]]:
+    """Consecutive packs on the same paper, at most `size` at a time, in the recipients' order."""
+    out: list[list[Pack]] = []
+    for pack in packs:
+        if out and out[-1][0].paper == pack.paper and len(out[-1]) < size:
+            out[-1].append(pack)
+        else:
+            out.append([pack])
+    return out
+
+
+def write_letters(renderer: Renderer, mailing: Mailing, staging, shard: str | None) -> list[str]:
+    """Render and assemble every pack into the staging folder; the summary lines."""
+    from tqdm import tqdm
+
+    from .parallel import run_all
+
+    started = time.perf_counter()
+    packs = mailing.packs
+    if not packs:
+        return [f"letters: no recipient falls in shard {shard}"]
+    appeal_pdfs = {paper: editions.handout(renderer, mailing.appeal, mailing.words, paper).data
+                   for paper in sorted({pack.paper for pack in packs})}
+    groups = chunks(packs)
+    # Paths are staged here, before the workers fork, so that the commit knows every file.
+    targets = {pack.recipient.id: staging.path(f"letters/{pack.recipient.id}.pdf") for pack in packs}
+    parts = [staging.scratch(f"parts/{number:05d}.pdf") for number in range(len(groups))]
+    jobs = [functools.partial(_chunk, renderer, mailing, group, appeal_pdfs[group[0].paper], targets, part)
+            for group, part in zip(groups, parts, strict=True)]
+    with tqdm(total=len(packs), unit="pack", desc="letters", file=sys.stderr,
+              disable=not sys.stderr.isatty(), leave=False) as bar:
+        results = run_all(jobs, done=lambda written: bar.update(len(written)))
+    written = [item for result in results for item in result]
+    name = "letters.pdf" if not shard else "letters-shard-{}-of-{}.pdf".format(*parse_shard(shard))
+    combined = staging.path(name)
+    pages = merge(parts, combined, mailing)
+    seconds = time.perf_counter() - started
+    return [f"{staging.out_dir / 'letters'}/  {len(written)} packs  "
+            f"{sum(w.pages for w in written)} pages  {sum(w.size for w in written) / 1e6:.1f} MB",
+            f"{staging.out_dir / name}  {pages} pages  {combined.stat().st_size / 1e6:.1f} MB",
+            f"letters: {len(written)} packs in {seconds:.2f} s, {seconds / len(written) * 1000:.1f} ms "
+            "per pack"]
+
+
+def _chunk(renderer: Renderer, mailing: Mailing, group: Sequence[Pack], appeal_pdf: bytes,
+           targets: dict[str, Path], part: Path) -> list[Written]:
+    covers = render_chunk(renderer, mailing, group)
+    return assemble(mailing, group, covers, appeal_pdf, targets.__getitem__, part)

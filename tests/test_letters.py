@@ -1,0 +1,189 @@
+"""Letters to governments: one pack per recipient, the window envelope, the print file, shards."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from pypdf import PdfReader
+
+from appeal.cli import main
+from appeal.letters import in_shard
+from appeal.paths import DATA_DIR
+from helpers import assert_in_order, edge_marks, page_texts, snapshot, text_lines, write_data
+
+MM = 72 / 25.4
+INCH = 72.0
+CLEARANCE = INCH / 8  # the address lies wholly inside the window, at least 1/8 in clear
+RECIPIENTS = yaml.safe_load((DATA_DIR / "recipients.yaml").read_text(encoding="utf-8"))["recipients"]
+APPEAL_PAGES = 4
+
+
+@pytest.fixture(scope="module")
+def letters(built):
+    return built
+
+
+def address_lines(pdf, recipient) -> list:
+    """The drawn lines of the recipient's address block on the cover letter, name first."""
+    expected = [recipient["name"], *recipient["address"]]
+    lines = text_lines(pdf)
+    found = [next(line for line in lines if line.text == text) for text in expected]
+    return found
+
+
+def test_every_recipient_gets_a_cover_letter_then_the_appeal(letters, appeal_data):
+    for recipient in RECIPIENTS:
+        pack = letters / "letters" / f"{recipient['id']}.pdf"
+        texts = page_texts(pack)
+        assert len(texts) == 1 + APPEAL_PAGES
+        assert_in_order(texts[0], ["16 June 2025", "Joint Appeal to Uphold the Mine Ban Treaty",
+                                   f"{recipient['salutation']},", "Yours sincerely,",
+                                   "Enclosure: Joint Appeal"])
+        assert_in_order("\n".join(texts[1:]), [appeal_data["title"], *appeal_data["body"][:2]])
+        assert texts[-1].lstrip().startswith("Signatories")
+        info = PdfReader(pack).metadata
+        assert info["/CreationDate"] == "D:20250616000000Z"
+        assert info["/Subject"] == f"To {recipient['name']}"
+
+
+def test_print_file_starts_every_pack_on_an_odd_page(letters):
+    reader = PdfReader(letters / "letters.pdf")
+    per_pack = 1 + APPEAL_PAGES + (1 + APPEAL_PAGES) % 2
+    assert len(reader.pages) == per_pack * len(RECIPIENTS)
+    texts = page_texts(reader)
+    for number, recipient in enumerate(RECIPIENTS):
+        first = number * per_pack  # 0-based: page 1, 7, 13, ... counting from 1
+        assert recipient["address"][-1] in texts[first]
+        if per_pack > 1 + APPEAL_PAGES:
+            assert texts[first + per_pack - 1].strip() == ""  # the padding page is blank
+
+
+def test_din_5008_form_b_address_field_and_marks(letters):
+    pdf = letters / "letters" / f"{RECIPIENTS[0]['id']}.pdf"
+    page = PdfReader(pdf).pages[0]
+    size = (float(page.mediabox.width), float(page.mediabox.height))
+    assert size == pytest.approx((595.28, 841.89), abs=0.01)
+    # The window of a DIN envelope: the address field, 20 mm from the left, 45 mm from the top, 85 × 45 mm.
+    left, top, right, bottom = 20 * MM, 45 * MM, 105 * MM, 90 * MM
+    for line in address_lines(pdf, RECIPIENTS[0]):
+        assert line.left >= left + CLEARANCE and line.right <= right - CLEARANCE, line
+        assert line.top >= top + CLEARANCE and line.bottom <= bottom - CLEARANCE, line
+    lines = text_lines(pdf)
+    sender = yaml.safe_load((DATA_DIR / "letter.yaml").read_text(encoding="utf-8"))["sender"]
+    back = next(line for line in lines if line.text == sender["return_address"])
+    # The return address in the field's top part (the 17.7 mm remarks zone), above the address.
+    assert top <= back.top and back.bottom <= top + 17.7 * MM
+    assert back.right <= right and back.left >= left
+    assert back.bottom <= address_lines(pdf, RECIPIENTS[0])[0].top + 1
+    assert edge_marks(pdf) == [(105.0, 6.0), (210.0, 6.0), (148.5, 9.0)]
+
+
+def _on_letter_paper(tmp_path):
+    recipients = [dict(r, paper="letter") for r in RECIPIENTS[:2]]
+    return write_data(tmp_path, {"recipients": recipients}, "recipients.yaml"), recipients
+
+
+def test_us_letter_fits_a_number_10_window_envelope(tmp_path):
+    path, recipients = _on_letter_paper(tmp_path)
+    assert main(["letters", "--recipients", str(path), "--out", str(tmp_path / "out")]) == 0
+    pdf = tmp_path / "out" / "letters" / f"{recipients[0]['id']}.pdf"
+    reader = PdfReader(pdf)
+    assert all((float(p.mediabox.width), float(p.mediabox.height)) == (612, 792) for p in reader.pages)
+    # #10 window: 4 1/2 × 1 1/8 in, 7/8 in from the left; 2 1/2 in below the top of a letter
+    # folded in three (1/2 in from the bottom of the 4 1/8 in envelope).
+    left, top, right, bottom = 0.875 * INCH, 2.5 * INCH, 5.375 * INCH, 3.625 * INCH
+    for line in address_lines(pdf, recipients[0]):
+        assert line.left >= left + CLEARANCE and line.right <= right - CLEARANCE, line
+        assert line.top >= top + CLEARANCE and line.bottom <= bottom - CLEARANCE, line
+    assert edge_marks(pdf) == [(93.1, 6.0), (186.3, 6.0), (139.7, 9.0)]  # 11/3 and 22/3 in; 5.5 in
+
+
+def test_markup_and_template_syntax_in_a_recipient_print_literally(tmp_path):
+    tricky = dict(RECIPIENTS[0], name="<b>Minister</b> & {{ 7 * 7 }}", salutation="Dear {{ recipient.id }}")
+    path = write_data(tmp_path, {"recipients": [tricky]}, "recipients.yaml")
+    assert main(["letters", "--recipients", str(path), "--out", str(tmp_path / "out")]) == 0
+    text = page_texts(tmp_path / "out" / "letters" / f"{tricky['id']}.pdf")[0]
+    assert "<b>Minister</b> & {{ 7 * 7 }}" in text
+    assert "Dear {{ recipient.id }}," in text
+
+
+def test_shards_split_the_recipients_without_overlap(tmp_path, capsys):
+    path = write_data(tmp_path, {"recipients": [dict(RECIPIENTS[0], id=f"member-{n:03d}")
+                                                for n in range(12)]}, "recipients.yaml")
+    seen = []
+    for number in (1, 2, 3):
+        out = tmp_path / f"shard{number}"
+        assert main(["letters", "--recipients", str(path), "--shard", f"{number}/3", "--out", str(out)]) == 0
+        ids = sorted(p.stem for p in (out / "letters").glob("*.pdf"))
+        assert ids == sorted(f"member-{n:03d}" for n in range(12) if in_shard(f"member-{n:03d}", number, 3))
+        if ids:
+            assert (out / f"letters-shard-{number}-of-3.pdf").is_file()
+        seen += ids
+    assert sorted(seen) == [f"member-{n:03d}" for n in range(12)]
+
+
+def test_default_build_includes_the_letters_and_their_checksums(letters):
+    sums = (letters / "SHA256SUMS").read_text()
+    assert "  letters.pdf\n" in sums
+    for recipient in RECIPIENTS:
+        assert f"  letters/{recipient['id']}.pdf\n" in sums
+
+
+# Bad letter data: every record is checked before anything is written.
+
+def _bad(tmp_path, earlier_build, capsys, recipients=None, letter=None) -> str:
+    before = snapshot(earlier_build)
+    args = ["letters", "--out", str(earlier_build)]
+    if recipients is not None:
+        args += ["--recipients", str(write_data(tmp_path, {"recipients": recipients}, "recipients.yaml"))]
+    if letter is not None:
+        args += ["--letter", str(write_data(tmp_path, letter, "letter.yaml"))]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert snapshot(earlier_build) == before
+    return err
+
+
+LETTER = yaml.safe_load((DATA_DIR / "letter.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(("recipients", "expected"), [
+    ([RECIPIENTS[0], RECIPIENTS[1], dict(RECIPIENTS[2], id=RECIPIENTS[0]["id"])],
+     ["recipients[2].id: the id 'estonia-foreign-minister' is listed twice"]),
+    ([RECIPIENTS[0], {k: v for k, v in RECIPIENTS[1].items() if k != "address"}],
+     ["recipients[1].address: is required"]),
+    ([dict(RECIPIENTS[0], address=["a", "b", "c", "d", "e"])],
+     ["recipients[0].address: has 5 lines; at most 4 fit"]),
+    ([dict(RECIPIENTS[0], address=["Ministry of Foreign Affairs of the Republic of Estonia"])],
+     ["recipients[0].address[0]: is too long for the envelope window"]),
+    ([dict(RECIPIENTS[0], paper="legal")], ["recipients[0].paper"]),
+    ([dict(RECIPIENTS[0], id="../../etc/passwd")], ["recipients[0].id: must be usable as a file name"]),
+    ([dict(RECIPIENTS[0], language="fr")], ["recipients[0].language: the letter", "no translation for 'fr'"]),
+    ([dict(RECIPIENTS[0], name="Ministr 王")], ["recipients[0].name", "U+738B"]),
+    ([], ["recipients: must not be empty"]),
+])
+def test_bad_recipients(tmp_path, earlier_build, capsys, recipients, expected):
+    err = _bad(tmp_path, earlier_build, capsys, recipients=recipients)
+    for words in expected:
+        assert words in err
+
+
+@pytest.mark.parametrize(("letter", "expected"), [
+    (dict(LETTER, body="{{ recipient.nickname }}"), ["letter.yaml", "body: cannot be filled in",
+                                                     "recipients[0]", "nickname"]),
+    (dict(LETTER, body="{% if %}"), ["body: line 1 of the template"]),
+    (dict(LETTER, body="\n\n".join([LETTER["body"]] * 4)),
+     ["recipients[0]: the cover letter runs over one page"]),
+    ({k: v for k, v in LETTER.items() if k != "signer"}, ["signer: is required"]),
+    (dict(LETTER, date="next week"), ["date: must be an ISO 8601 date"]),
+])
+def test_bad_letter(tmp_path, earlier_build, capsys, letter, expected):
+    err = _bad(tmp_path, earlier_build, capsys, letter=letter)
+    for words in expected:
+        assert words in err
+
+
+def test_bad_shard(earlier_build, capsys):
+    assert main(["letters", "--shard", "4/3", "--out", str(earlier_build)]) == 2
+    assert "--shard: expected I/N" in capsys.readouterr().err
