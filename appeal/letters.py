@@ -12,6 +12,7 @@ import hashlib
 import re
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from io import BytesIO
@@ -46,6 +47,13 @@ class Pack:
     paragraphs: tuple[str, ...]
     closing: str
     enclosure: str
+
+    @property
+    def shared(self) -> tuple:
+        """What this letter shares with others that can share one stationery layer: all but the
+        address and the first paragraph (the salutation)."""
+        return (self.paper, self.recipient.language, self.subject, self.paragraphs[1:], self.closing,
+                self.enclosure)
 
 
 @dataclass
@@ -186,11 +194,11 @@ class Written:
     size: int
 
 
-def letters_html(mailing: Mailing, packs: Sequence[Pack]) -> str:
+def letters_html(mailing: Mailing, packs: Sequence[Pack], part: str = "full") -> str:
     letter = mailing.letter
     signature = (ROOT / letter.signer.signature).as_uri() if letter.signer.signature else None
     return render_html("letters.html", **editions.context(
-        mailing.appeal, mailing.words, letter=letter, packs=packs,
+        mailing.appeal, mailing.words, letter=letter, packs=packs, part=part,
         letter_date=_long_date(letter.date), signature_uri=signature))
 
 
@@ -198,10 +206,10 @@ def _long_date(day: dt.date) -> str:
     return f"{day.day} {day.strftime('%B')} {day.year}"  # the letter's language: English for now
 
 
-def render_chunk(renderer: Renderer, mailing: Mailing, packs: Sequence[Pack]) -> bytes:
-    """The cover letters of `packs` as one PDF, one page each; a UserError names a letter that
-    runs over its page or an address line too long for the envelope window."""
-    document = renderer.document(letters_html(mailing, packs), packs[0].paper)
+def _laid_out(renderer: Renderer, mailing: Mailing, packs: Sequence[Pack], part: str):
+    """The cover letters of `packs` laid out, one page each; a UserError names a letter that runs
+    over its page or an address line too long for the envelope window."""
+    document = renderer.document(letters_html(mailing, packs, part), packs[0].paper)
     starts = {}
     for number, page in enumerate(document.pages):
         for anchor in page.anchors:
@@ -217,25 +225,91 @@ def render_chunk(renderer: Renderer, mailing: Mailing, packs: Sequence[Pack]) ->
             problems.append(Problem(loc, "the cover letter runs over one page; shorten the body or "
                                          "the address"))
             break
-        for line_number in _overlong_address_lines(document.pages[first]):
-            field = "name" if line_number == 0 else ("address", line_number - 1)
-            field = (field,) if isinstance(field, str) else field
-            problems.append(Problem((*loc, *field), "is too long for the envelope window"))
+        address = _find(document.pages[first], lambda box: box.element_tag == "address")
+        for number, line in enumerate(_lines(address)):
+            if line.width > address.width + 0.01:
+                field = ("name",) if number == 0 else ("address", number - 1)
+                problems.append(Problem((*loc, *field), "is too long for the envelope window"))
     if problems:
         raise mailing.recipients_source.error(problems)
-    return document.write_pdf()
+    return document
 
 
-def _overlong_address_lines(page) -> list[int]:
-    """Lines of the page's address block wider than the block (they would leave the window)."""
-    pending = [page._page_box]  # WeasyPrint's laid-out boxes: the only record of line widths
+def _find(page, wanted):
+    """The first laid-out box on `page` that `wanted` accepts (WeasyPrint's boxes: the only record
+    of where lines fell and how wide they are)."""
+    pending = [page._page_box]
     while pending:
         box = pending.pop()
-        if getattr(box, "element_tag", None) == "address":
-            lines = [child for child in box.children if type(child).__name__ == "LineBox"]
-            return [n for n, line in enumerate(lines) if line.width > box.width + 0.01]
-        pending.extend(getattr(box, "children", ()))
-    return []
+        if getattr(box, "element", None) is not None and wanted(box):
+            return box
+        pending.extend(reversed(getattr(box, "children", ())))
+    return None
+
+
+def _lines(box) -> list:
+    return [child for child in getattr(box, "children", ()) if type(child).__name__ == "LineBox"]
+
+
+def _first_paragraph(box) -> bool:
+    return box.element_tag == "p" and "first-paragraph" in box.element.get("class", "")
+
+
+def render_stationery(renderer: Renderer, mailing: Mailing, pack: Pack) -> bytes:
+    """The layer a group of letters shares, laid out once: a one-page PDF."""
+    return _laid_out_stationery(renderer, mailing, pack).write_pdf()
+
+
+def _laid_out_stationery(renderer: Renderer, mailing: Mailing, pack: Pack):
+    document = renderer.document(letters_html(mailing, [pack], "stationery"), pack.paper)
+    if len(document.pages) != 1:
+        raise mailing.recipients_source.error([Problem(("recipients", pack.index), (
+            "the cover letter runs over one page; shorten the body or the address"))])
+    return document
+
+
+def render_chunk(renderer: Renderer, mailing: Mailing, packs: Sequence[Pack],
+                 stationery: bytes | None = None) -> bytes:
+    """The cover letters of `packs` as one PDF, one page each.
+
+    With a stationery layer (the part the letters share), only each letter's address and first
+    paragraph are laid out and the layer is drawn over them; a letter whose first paragraph takes
+    more than one line, which the layer leaves room for, is laid out whole instead.
+    """
+    if stationery is None:
+        return _laid_out(renderer, mailing, packs, "full").write_pdf()
+    document = _laid_out(renderer, mailing, packs, "variable")
+    whole = [number for number, page in enumerate(document.pages)
+             if len(_lines(_find(page, _first_paragraph))) != 1]
+    with pikepdf.open(BytesIO(document.write_pdf())) as covers, \
+            pikepdf.open(BytesIO(stationery)) as layer:
+        form = pikepdf.Page(layer.pages[0]).as_form_xobject()
+        for number, page in enumerate(covers.pages):
+            if number not in whole:
+                _draw_over(page, form)
+        if whole:
+            full = _laid_out(renderer, mailing, [packs[n] for n in whole], "full").write_pdf()
+            with pikepdf.open(BytesIO(full)) as replacements:
+                for replacement, number in zip(replacements.pages, whole, strict=True):
+                    covers.pages[number] = replacement
+                return _saved(covers)
+        return _saved(covers)
+
+
+def _draw_over(page: pikepdf.Page, form: pikepdf.Object) -> None:
+    """Draw the form XObject over the page, under a fixed resource name: pikepdf's add_overlay
+    picks a random one, and the bytes would change from build to build."""
+    name = page.add_resource(form, pikepdf.Name.XObject, pikepdf.Name("/Stationery"))
+    placement = page.calc_form_xobject_placement(form, name, pikepdf.Rectangle(page.trimbox))
+    page.contents_add(b"q\n", prepend=True)
+    page.contents_add(b"Q\n" + placement)
+    page.contents_coalesce()
+
+
+def _saved(pdf: pikepdf.Pdf) -> bytes:
+    out = BytesIO()
+    pdf.save(out, deterministic_id=True)
+    return out.getvalue()
 
 
 def assemble(mailing: Mailing, packs: Sequence[Pack], letters_pdf: bytes, appeal_pdf: bytes,
@@ -295,11 +369,12 @@ def merge(parts: Sequence[Path], target: Path, mailing: Mailing) -> int:
                 part.close()
 
 
-def chunks(packs: Sequence[Pack], size: int = CHUNK) -> list[list[Pack]]:
-    """Consecutive packs on the same paper, at most `size` at a time, in the recipients' order."""
+def chunks(packs: Sequence[Pack], shared: Callable[[Pack], object] = lambda pack: pack.paper,
+           size: int = CHUNK) -> list[list[Pack]]:
+    """Consecutive packs that share a layout (`shared`), at most `size` at a time, in order."""
     out: list[list[Pack]] = []
     for pack in packs:
-        if out and out[-1][0].paper == pack.paper and len(out[-1]) < size:
+        if out and shared(out[-1][0]) == shared(pack) and len(out[-1]) < size:
             out[-1].append(pack)
         else:
             out.append([pack])
@@ -318,11 +393,18 @@ def write_letters(renderer: Renderer, mailing: Mailing, staging, shard: str | No
         return [f"letters: no recipient falls in shard {shard}"]
     appeal_pdfs = {paper: editions.handout(renderer, mailing.appeal, mailing.words, paper).data
                    for paper in sorted({pack.paper for pack in packs})}
-    groups = chunks(packs)
+    # A layer for each text that two or more letters share; the others are laid out whole.
+    counts = Counter(pack.shared for pack in packs)
+    stationery = {}
+    for pack in packs:
+        if counts[pack.shared] > 1 and pack.shared not in stationery:
+            stationery[pack.shared] = render_stationery(renderer, mailing, pack)
+    groups = chunks(packs, lambda pack: (pack.paper, pack.shared if pack.shared in stationery else None))
     # Paths are staged here, before the workers fork, so that the commit knows every file.
     targets = {pack.recipient.id: staging.path(f"letters/{pack.recipient.id}.pdf") for pack in packs}
     parts = [staging.scratch(f"parts/{number:05d}.pdf") for number in range(len(groups))]
-    jobs = [functools.partial(_chunk, renderer, mailing, group, appeal_pdfs[group[0].paper], targets, part)
+    jobs = [functools.partial(_chunk, renderer, mailing, group, appeal_pdfs[group[0].paper],
+                              stationery.get(group[0].shared), targets, part)
             for group, part in zip(groups, parts, strict=True)]
     with tqdm(total=len(packs), unit="pack", desc="letters", file=sys.stderr,
               disable=not sys.stderr.isatty(), leave=False) as bar:
@@ -340,6 +422,6 @@ def write_letters(renderer: Renderer, mailing: Mailing, staging, shard: str | No
 
 
 def _chunk(renderer: Renderer, mailing: Mailing, group: Sequence[Pack], appeal_pdf: bytes,
-           targets: dict[str, Path], part: Path) -> list[Written]:
-    covers = render_chunk(renderer, mailing, group)
+           stationery: bytes | None, targets: dict[str, Path], part: Path) -> list[Written]:
+    covers = render_chunk(renderer, mailing, group, stationery)
     return assemble(mailing, group, covers, appeal_pdf, targets.__getitem__, part)

@@ -87,16 +87,21 @@ def text_lines(pdf: Path, page_number: int = 0) -> list[TextLine]:
     """Every line drawn on a page, with its box from the fonts' widths, ascent and descent."""
     page = PdfReader(pdf).pages[page_number]
     height = float(page.mediabox.height)
-    fonts = {name: font.get_object() for name, font in page["/Resources"]["/Font"].items()}
+    # The resources in force: the page's, or a form XObject's while its content is read (a layer).
+    resources = [page["/Resources"].get_object()]
     state: dict = {}
     lines: list[TextLine] = []
 
     def before(operator, operands, cm, tm):
-        if operator == b"Tf":
-            state["font"], state["size"] = fonts[operands[0]], float(operands[1])
+        if operator == b"Do":
+            xobject = resources[-1]["/XObject"][operands[0]].get_object()
+            resources.append(xobject.get("/Resources", resources[-1]).get_object())
+        elif operator == b"Tf":
+            font = resources[-1]["/Font"][operands[0]].get_object()
+            state["font"], state["size"] = font, float(operands[1])
         elif operator == b"TJ":
             font, size = state["font"], state["size"]
-            widths = state.setdefault(id(font), _widths(font))
+            widths = state.setdefault(font.indirect_reference, _widths(font))
             advance = 0.0
             for part in operands[0]:
                 if isinstance(part, bytes | str):
@@ -118,37 +123,56 @@ def text_lines(pdf: Path, page_number: int = 0) -> list[TextLine]:
         if state.get("pending") and chunk.strip():
             lines.append(TextLine(chunk.strip(), *state.pop("pending")))
 
-    page.extract_text(visitor_operand_before=before, visitor_text=text)
+    def after(operator, operands, cm, tm):
+        if operator == b"Do":
+            resources.pop()
+
+    page.extract_text(visitor_operand_before=before, visitor_operand_after=after, visitor_text=text)
     return lines
 
 
 def edge_marks(pdf: Path, page_number: int = 0) -> list[tuple[float, float]]:
-    """Short rules drawn from the page's left edge (fold and hole marks): (mm from top, length mm)."""
+    """Short rules drawn from the page's left edge (fold and hole marks): (mm from top, length mm),
+    in the page's content and in the form XObjects it draws (a layer drawn over the page)."""
+    import pikepdf
+
+    with pikepdf.open(pdf) as document:
+        page = document.pages[page_number]
+        marks: list[tuple[float, float]] = []
+        _marks(page, page.obj, [1.0, 0, 0, 1.0, 0, 0], float(page.mediabox[3]), marks)
+    return marks
+
+
+def _times(m, ctm):
+    a, b, c, d, e, f = m
+    A, B, C, D, E, F = ctm
+    return [a * A + b * C, a * B + b * D, c * A + d * C, c * B + d * D, e * A + f * C + E, e * B + f * D + F]
+
+
+def _marks(content, holder, ctm, height, marks) -> None:
     import pikepdf
 
     mm = 72 / 25.4
-    with pikepdf.open(pdf) as document:
-        page = document.pages[page_number]
-        height = float(page.mediabox[3])
-        ctm, stack, marks, start = [1.0, 0, 0, 1.0, 0, 0], [], [], None
-        for operands, operator in pikepdf.parse_content_stream(page):
-            name = str(operator)
-            if name == "q":
-                stack.append(ctm)
-            elif name == "Q":
-                ctm = stack.pop()
-            elif name == "cm":
-                a, b, c, d, e, f = (float(o) for o in operands)
-                A, B, C, D, E, F = ctm
-                ctm = [a * A + b * C, a * B + b * D, c * A + d * C, c * B + d * D,
-                       e * A + f * C + E, e * B + f * D + F]
-            elif name == "m":
-                x, y = (float(o) for o in operands)
-                start = (x * ctm[0] + y * ctm[2] + ctm[4], x * ctm[1] + y * ctm[3] + ctm[5])
-            elif name == "l" and start is not None:
-                x, y = (float(o) for o in operands)
-                end = (x * ctm[0] + y * ctm[2] + ctm[4], x * ctm[1] + y * ctm[3] + ctm[5])
-                if min(start[0], end[0]) < 0.5 and abs(start[1] - end[1]) < 0.5:
-                    marks.append((round((height - start[1]) / mm, 1), round(abs(end[0] - start[0]) / mm, 1)))
-                start = None
-    return marks
+    stack, start = [], None
+    for operands, operator in pikepdf.parse_content_stream(content):
+        name = str(operator)
+        if name == "q":
+            stack.append(ctm)
+        elif name == "Q":
+            ctm = stack.pop()
+        elif name == "cm":
+            ctm = _times([float(o) for o in operands], ctm)
+        elif name == "Do":
+            form = holder.Resources.XObject[operands[0]]
+            if form.get("/Subtype") == "/Form":
+                matrix = [float(x) for x in form.get("/Matrix", [1, 0, 0, 1, 0, 0])]
+                _marks(form, form, _times(matrix, ctm), height, marks)
+        elif name == "m":
+            x, y = (float(o) for o in operands)
+            start = (x * ctm[0] + y * ctm[2] + ctm[4], x * ctm[1] + y * ctm[3] + ctm[5])
+        elif name == "l" and start is not None:
+            x, y = (float(o) for o in operands)
+            end = (x * ctm[0] + y * ctm[2] + ctm[4], x * ctm[1] + y * ctm[3] + ctm[5])
+            if min(start[0], end[0]) < 0.5 and abs(start[1] - end[1]) < 0.5:
+                marks.append((round((height - start[1]) / mm, 1), round(abs(end[0] - start[0]) / mm, 1)))
+            start = None

@@ -36,9 +36,10 @@ def test_every_recipient_gets_a_cover_letter_then_the_appeal(letters, appeal_dat
         pack = letters / "letters" / f"{recipient['id']}.pdf"
         texts = page_texts(pack)
         assert len(texts) == 1 + APPEAL_PAGES
-        assert_in_order(texts[0], ["16 June 2025", "Joint Appeal to Uphold the Mine Ban Treaty",
-                                   f"{recipient['salutation']},", "Yours sincerely,",
-                                   "Enclosure: Joint Appeal"])
+        # The address and salutation are drawn first, then the layer the letters share.
+        assert_in_order(texts[0], [recipient["name"], *recipient["address"], f"{recipient['salutation']},",
+                                   "16 June 2025", "Joint Appeal to Uphold the Mine Ban Treaty",
+                                   "On 16 June 2025", "Yours sincerely,", "Enclosure: Joint Appeal"])
         assert_in_order("\n".join(texts[1:]), [appeal_data["title"], *appeal_data["body"][:2]])
         assert texts[-1].lstrip().startswith("Signatories")
         info = PdfReader(pack).metadata
@@ -187,3 +188,31 @@ def test_bad_letter(tmp_path, earlier_build, capsys, letter, expected):
 def test_bad_shard(earlier_build, capsys):
     assert main(["letters", "--shard", "4/3", "--out", str(earlier_build)]) == 2
     assert "--shard: expected I/N" in capsys.readouterr().err
+
+
+# Speed without a visible difference: letters that share their text share one stationery layer.
+
+def _lines_of(pdf, page_number=0):
+    return sorted((line.text, round(line.left, 2), round(line.top, 2), round(line.right, 2))
+                  for line in text_lines(pdf, page_number))
+
+
+def test_layered_letters_draw_every_line_where_a_whole_letter_does(tmp_path):
+    from appeal.letters import load_mailing, render_chunk, render_stationery
+    from appeal.render import Renderer
+
+    long_salutation = "Dear Minister, with our respectful greetings and our thanks for your attention to this"
+    recipients = [RECIPIENTS[0], dict(RECIPIENTS[1], salutation=long_salutation * 2), RECIPIENTS[2]]
+    path = write_data(tmp_path, {"recipients": recipients}, "recipients.yaml")
+    mailing = load_mailing(DATA_DIR / "appeal.yaml", DATA_DIR / "words.yaml", DATA_DIR / "letter.yaml", path)
+    renderer = Renderer()
+    layer = render_stationery(renderer, mailing, mailing.packs[0])
+    layered = render_chunk(renderer, mailing, mailing.packs, layer)
+    (tmp_path / "layered.pdf").write_bytes(layered)
+    for number, pack in enumerate(mailing.packs):
+        (tmp_path / f"whole{number}.pdf").write_bytes(render_chunk(renderer, mailing, [pack]))
+        assert _lines_of(tmp_path / "layered.pdf", number) == _lines_of(tmp_path / f"whole{number}.pdf")
+    # The long salutation wraps, so that letter was laid out whole rather than layered.
+    assert len(PdfReader(tmp_path / "layered.pdf").pages[1].get("/Resources", {}).get("/XObject", {})) == 0
+    assert len(PdfReader(tmp_path / "layered.pdf").pages[0]["/Resources"]["/XObject"]) == 1
+
