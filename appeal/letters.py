@@ -194,22 +194,25 @@ class Written:
     size: int
 
 
-def letters_html(mailing: Mailing, packs: Sequence[Pack], part: str = "full") -> str:
+def letters_html(mailing: Mailing, packs: Sequence[Pack], part: str = "full",
+                 salutation_gap: float | None = None) -> str:
     letter = mailing.letter
     signature = (ROOT / letter.signer.signature).as_uri() if letter.signer.signature else None
     return render_html("letters.html", **editions.context(
         mailing.appeal, mailing.words, letter=letter, packs=packs, part=part,
-        letter_date=_long_date(letter.date), signature_uri=signature))
+        salutation_gap=salutation_gap, letter_date=_long_date(letter.date), signature_uri=signature))
 
 
 def _long_date(day: dt.date) -> str:
     return f"{day.day} {day.strftime('%B')} {day.year}"  # the letter's language: English for now
 
 
-def _laid_out(renderer: Renderer, mailing: Mailing, packs: Sequence[Pack], part: str):
+def _laid_out(renderer: Renderer, mailing: Mailing, packs: Sequence[Pack], part: str,
+              salutation_gap: float | None = None):
     """The cover letters of `packs` laid out, one page each; a UserError names a letter that runs
     over its page or an address line too long for the envelope window."""
-    document = renderer.document(letters_html(mailing, packs, part), packs[0].paper)
+    html = letters_html(mailing, packs, part, salutation_gap)
+    document = renderer.document(html, packs[0].paper)
     starts = {}
     for number, page in enumerate(document.pages):
         for anchor in page.anchors:
@@ -255,21 +258,28 @@ def _first_paragraph(box) -> bool:
     return box.element_tag == "p" and "first-paragraph" in box.element.get("class", "")
 
 
-def render_stationery(renderer: Renderer, mailing: Mailing, pack: Pack) -> bytes:
-    """The layer a group of letters shares, laid out once: a one-page PDF."""
-    return _laid_out_stationery(renderer, mailing, pack).write_pdf()
+@dataclass(frozen=True)
+class Stationery:
+    """The layer a group of letters shares, laid out once, and where their salutation stands."""
+
+    pdf: bytes
+    salutation_gap: float  # CSS px between the window's bottom and the first paragraph
 
 
-def _laid_out_stationery(renderer: Renderer, mailing: Mailing, pack: Pack):
+def render_stationery(renderer: Renderer, mailing: Mailing, pack: Pack) -> Stationery:
     document = renderer.document(letters_html(mailing, [pack], "stationery"), pack.paper)
     if len(document.pages) != 1:
         raise mailing.recipients_source.error([Problem(("recipients", pack.index), (
             "the cover letter runs over one page; shorten the body or the address"))])
-    return document
+    page = document.pages[0]
+    window = _find(page, lambda box: "window" in box.element.get("class", "").split())
+    first = _find(page, _first_paragraph)
+    gap = first.position_y - (window.position_y + window.margin_height())
+    return Stationery(document.write_pdf(), gap)
 
 
 def render_chunk(renderer: Renderer, mailing: Mailing, packs: Sequence[Pack],
-                 stationery: bytes | None = None) -> bytes:
+                 stationery: Stationery | None = None) -> bytes:
     """The cover letters of `packs` as one PDF, one page each.
 
     With a stationery layer (the part the letters share), only each letter's address and first
@@ -278,11 +288,11 @@ def render_chunk(renderer: Renderer, mailing: Mailing, packs: Sequence[Pack],
     """
     if stationery is None:
         return _laid_out(renderer, mailing, packs, "full").write_pdf()
-    document = _laid_out(renderer, mailing, packs, "variable")
+    document = _laid_out(renderer, mailing, packs, "variable", stationery.salutation_gap)
     whole = [number for number, page in enumerate(document.pages)
              if len(_lines(_find(page, _first_paragraph))) != 1]
     with pikepdf.open(BytesIO(document.write_pdf())) as covers, \
-            pikepdf.open(BytesIO(stationery)) as layer:
+            pikepdf.open(BytesIO(stationery.pdf)) as layer:
         form = pikepdf.Page(layer.pages[0]).as_form_xobject()
         for number, page in enumerate(covers.pages):
             if number not in whole:
@@ -422,6 +432,6 @@ def write_letters(renderer: Renderer, mailing: Mailing, staging, shard: str | No
 
 
 def _chunk(renderer: Renderer, mailing: Mailing, group: Sequence[Pack], appeal_pdf: bytes,
-           stationery: bytes | None, targets: dict[str, Path], part: Path) -> list[Written]:
+           stationery: Stationery | None, targets: dict[str, Path], part: Path) -> list[Written]:
     covers = render_chunk(renderer, mailing, group, stationery)
     return assemble(mailing, group, covers, appeal_pdf, targets.__getitem__, part)

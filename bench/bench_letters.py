@@ -1,0 +1,145 @@
+"""Benchmark: a whole parliament's letters, the assembled way beside the naive way, in one run.
+
+    python bench/bench_letters.py [--count 1100] [--naive 20] [--runs 1]
+
+Makes COUNT synthetic recipients, runs `build.py letters` on them in a fresh process (wall time,
+ms per pack, peak memory of the process and its workers, every file checked to be there), then
+renders NAIVE packs the naive way in this process (one full WeasyPrint render of letter and
+appeal per pack, warm) and prints the ratio. The machine may be shared: compare within a run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_build import machine  # noqa: E402
+
+
+def synthetic_recipients(count: int) -> dict:
+    return {"recipients": [
+        {"id": f"member-{n:05d}", "title": "Hon.", "name": f"Member of Parliament {n:05d}",
+         "address": ["Parliament of the Republic", f"Office {n % 400 + 1}", "Parliament Square 1",
+                     "CAPITAL CITY"],
+         "salutation": "Dear Member of Parliament"} for n in range(1, count + 1)]}
+
+
+def _tree_rss(root: int) -> int:
+    """Resident memory of a process and its descendants, in bytes (shared pages counted in each)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            status = Path(f"/proc/{entry}/status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        pid, parent = int(entry), int(fields.get("PPid", "0").strip())
+        children.setdefault(parent, []).append(pid)
+        rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0]) * 1024
+    total, pending = 0, [root]
+    while pending:
+        pid = pending.pop()
+        total += rss.get(pid, 0)
+        pending.extend(children.get(pid, []))
+    return total
+
+
+def assembled(recipients: Path, out: Path, count: int) -> tuple[float, int]:
+    """Wall seconds and peak memory (bytes) of `build.py letters` in a fresh process."""
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "letters", "--recipients",
+                                str(recipients), "--out", str(out)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, _tree_rss(process.pid))
+            stop.wait(0.05)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    _, err = process.communicate()
+    seconds = time.perf_counter() - started
+    stop.set()
+    sampler.join()
+    if process.returncode:
+        raise SystemExit(f"build.py letters failed:\n{err}")
+    written = len(list((out / "letters").glob("*.pdf")))
+    if written != count or not (out / "letters.pdf").is_file():
+        raise SystemExit(f"expected {count} packs and letters.pdf, found {written}")
+    return seconds, peak
+
+
+def naive(recipients: Path, count: int) -> float:
+    """Median seconds per pack rendered the naive way: one full WeasyPrint render per pack."""
+    from appeal import editions
+    from appeal.letters import _long_date, load_mailing
+    from appeal.paths import DATA_DIR
+    from appeal.render import Renderer, render_html
+
+    mailing = load_mailing(DATA_DIR / "appeal.yaml", DATA_DIR / "words.yaml", DATA_DIR / "letter.yaml",
+                           recipients)
+    renderer = Renderer()
+    times = []
+    for pack in mailing.packs[: count + 1]:
+        started = time.perf_counter()
+        html = render_html("pack.html", **editions.context(
+            mailing.appeal, mailing.words, letter=mailing.letter, packs=[pack],
+            letter_date=_long_date(mailing.letter.date), signature_uri=None))
+        renderer.pdf(html, pack.paper)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times[1:])  # the first pays the one-time warm-up
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=1100, help="recipients (default 1100)")
+    parser.add_argument("--naive", type=int, default=20, help="packs rendered the naive way (default 20)")
+    parser.add_argument("--runs", type=int, default=1, help="runs of the assembled way (median)")
+    args = parser.parse_args()
+
+    from appeal.parallel import workers
+    from appeal.versions import stack
+
+    print(f"machine: {machine()}")
+    print(f"stack:   {stack()}")
+    with tempfile.TemporaryDirectory() as folder:
+        recipients = Path(folder) / "recipients.yaml"
+        recipients.write_text(yaml.safe_dump(synthetic_recipients(args.count)), encoding="utf-8")
+        results = [assembled(recipients, Path(folder) / f"out{run}", args.count) for run in range(args.runs)]
+        seconds = statistics.median(s for s, _ in results)
+        peak = max(p for _, p in results)
+        per_pack_naive = naive(recipients, args.naive)
+    per_pack = seconds / args.count
+    print(f"assembled, build.py letters, {args.count} packs, {workers()} workers: "
+          f"{seconds:.2f} s wall, {per_pack * 1000:.1f} ms per pack, peak memory {peak / 2**20:.0f} MB "
+          "(process and workers, shared pages counted in each)")
+    print(f"naive, one render per pack, {args.naive} packs in-process: "
+          f"{per_pack_naive * 1000:.0f} ms per pack")
+    print(f"assembled is {per_pack_naive / per_pack:.0f} times faster than naive")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
