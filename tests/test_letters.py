@@ -197,12 +197,14 @@ def _lines_of(pdf, page_number=0):
                   for line in text_lines(pdf, page_number))
 
 
-def test_layered_letters_draw_every_line_where_a_whole_letter_does(tmp_path):
+@pytest.mark.parametrize("paper", ["a4", "letter"])
+def test_layered_letters_draw_every_line_where_a_whole_letter_does(tmp_path, paper):
     from appeal.letters import load_mailing, render_chunk, render_stationery
     from appeal.render import Renderer
 
     long_salutation = "Dear Minister, with our respectful greetings and our thanks for your attention to this"
     recipients = [RECIPIENTS[0], dict(RECIPIENTS[1], salutation=long_salutation * 2), RECIPIENTS[2]]
+    recipients = [dict(recipient, paper=paper) for recipient in recipients]
     path = write_data(tmp_path, {"recipients": recipients}, "recipients.yaml")
     mailing = load_mailing(DATA_DIR / "appeal.yaml", DATA_DIR / "words.yaml", DATA_DIR / "letter.yaml", path)
     renderer = Renderer()
