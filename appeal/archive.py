@@ -12,6 +12,7 @@ import pikepdf
 from pikepdf import Name
 
 from .model import Appeal
+from .render import pdf_info_date
 
 TOOL = "appeal-edition"
 SOURCE_NAME = "appeal.yaml"
@@ -41,10 +42,6 @@ class ArchiveFacts:
     @property
     def author(self) -> str:
         return ", ".join(s.name for s in self.appeal.signatories)
-
-
-def _pdf_date(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("D:%Y%m%d%H%M%SZ")
 
 
 def _xmp_date(moment: dt.datetime) -> str:
@@ -121,7 +118,7 @@ def finish(pdf_data: bytes, facts: ArchiveFacts) -> bytes:
     and the one associated file is attached by pikepdf with fixed dates.
     """
     with pikepdf.open(BytesIO(pdf_data)) as pdf:
-        created, modified = _pdf_date(facts.created), _pdf_date(facts.modified)
+        created, modified = pdf_info_date(facts.created), pdf_info_date(facts.modified)
         spec = pikepdf.AttachedFileSpec(
             pdf, facts.source, filename=SOURCE_NAME, mime_type=SOURCE_MIME,
             description=f"The source data of this edition (SHA-256 {facts.sha256})",

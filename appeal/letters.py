@@ -6,7 +6,6 @@ one document, the appeal once per paper, and each pack is assembled from their p
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import hashlib
 import re
@@ -28,7 +27,7 @@ from .fonts import check_coverage
 from .model import Appeal, Letter, Recipient, Recipients, Words, load_appeal, load_words
 from .paths import ROOT
 from .pdfcat import Concatenation
-from .render import Renderer, pdf_date, render_html
+from .render import Renderer, pdf_info_date, render_html
 from .source import Problem, Source, duplicates, read_yaml
 
 # DIN 5008 form B: below the name, the address zone of the window holds 5 lines in all.
@@ -48,13 +47,14 @@ class Pack:
     paragraphs: tuple[str, ...]
     closing: str
     enclosure: str
+    date_line: str
 
     @property
     def shared(self) -> tuple:
         """What this letter shares with others that can share one stationery layer: all but the
         address and the first paragraph (the salutation)."""
-        return (self.paper, self.recipient.language, self.subject, self.paragraphs[1:], self.closing,
-                self.enclosure)
+        return (self.paper, self.recipient.language, self.date_line, self.subject, self.paragraphs[1:],
+                self.closing, self.enclosure)
 
 
 @dataclass
@@ -95,16 +95,22 @@ def load_mailing(appeal_path: Path, words_path: Path, letter_path: Path, recipie
     check_coverage(_recipient_texts(recipients), recipients_source)
 
     body = _BodyTemplates(letter, letter_source)
+    # The date is written in each letter's language, with that language's words.
+    dates = {letter.language: load_words(words_path, letter.language, letter_source).date(letter.date)}
     packs = []
     for index, recipient in enumerate(recipients):
         if shard and not in_shard(recipient.id, *shard):
             continue
         text = letter.text(recipient.language)
+        language = recipient.language or letter.language
+        if language not in dates:
+            dates[language] = load_words(words_path, language, recipients_source,
+                                         ("recipients", index, "language")).date(letter.date)
         salutation = recipient.salutation or f"Dear {recipient.addressee}"
         paragraphs = body.paragraphs(text.body, recipient, salutation, index, recipients_source)
         check_coverage(((("recipients", index), p) for p in paragraphs), recipients_source)
         packs.append(Pack(index, recipient, recipient.paper or letter.paper, salutation, text.subject,
-                          paragraphs, text.closing, text.enclosure))
+                          paragraphs, text.closing, text.enclosure, dates[language]))
     return Mailing(appeal, appeal_source, words, letter, letter_source, recipients_source, packs)
 
 
@@ -201,11 +207,7 @@ def letters_html(mailing: Mailing, packs: Sequence[Pack], part: str = "full",
     signature = (ROOT / letter.signer.signature).as_uri() if letter.signer.signature else None
     return render_html("letters.html", **editions.context(
         mailing.appeal, mailing.words, letter=letter, packs=packs, part=part,
-        salutation_gap=salutation_gap, letter_date=_long_date(letter.date), signature_uri=signature))
-
-
-def _long_date(day: dt.date) -> str:
-    return f"{day.day} {day.strftime('%B')} {day.year}"  # the letter's language: English for now
+        salutation_gap=salutation_gap, signature_uri=signature))
 
 
 def _laid_out(renderer: Renderer, mailing: Mailing, packs: Sequence[Pack], part: str,
@@ -352,13 +354,13 @@ def assemble(mailing: Mailing, packs: Sequence[Pack], letters_pdf: bytes, appeal
 
 def _describe(pdf: pikepdf.Pdf, mailing: Mailing, pack: Pack | None) -> None:
     letter = mailing.letter
-    date = pdf_date(letter.date).replace("-", "").replace(":", "").replace("T", "")
+    date = pdf_info_date(letter.date)
     info = {
         "/Title": pack.subject if pack else letter.subject,
         "/Author": letter.sender.organisation,
         "/Subject": f"To {pack.recipient.addressee}" if pack else "Cover letters with the appeal",
-        "/CreationDate": f"D:{date}",
-        "/ModDate": f"D:{date}",
+        "/CreationDate": date,
+        "/ModDate": date,
         "/Producer": "appeal-edition",
     }
     pdf.docinfo = pdf.make_indirect(pikepdf.Dictionary({k: pikepdf.String(v) for k, v in info.items()}))
@@ -371,7 +373,7 @@ def merge(parts: Sequence[Path], target: Path, mailing: Mailing) -> int:
     Streamed part by part (pdfcat): a parliament's 60,000 pages never sit in memory at once.
     """
     letter = mailing.letter
-    date = "D:" + pdf_date(letter.date).replace("-", "").replace(":", "").replace("T", "")
+    date = pdf_info_date(letter.date)
     with target.open("wb") as out:
         concatenation = Concatenation(out)
         for path in parts:

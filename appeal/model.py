@@ -98,6 +98,19 @@ def _page_of(template: str) -> str:
     return template
 
 
+def _placeholders(template: str, fields: set[str]) -> str:
+    if set(_PAGE_OF_FIELDS.findall(template)) != fields:
+        raise ValueError(f"must contain {', '.join('{' + f + '}' for f in sorted(fields))} "
+                         "and nothing else in braces")
+    return template
+
+
+def _twelve_months(months: list[str]) -> list[str]:
+    if len(months) != 12:
+        raise ValueError(f"must name the 12 months, not {len(months)}")
+    return months
+
+
 class Words(Strict):
     """What an edition prints around the data, in one language: a translation needs no template change."""
 
@@ -113,6 +126,12 @@ class Words(Strict):
     colophon_sha256: Text
     colophon_verify: Text
     colophon_stack: Text
+    months: Annotated[list[Text], AfterValidator(_twelve_months)]
+    date_format: Annotated[Text, AfterValidator(lambda f: _placeholders(f, {"day", "month", "year"}))]
+
+    def date(self, day: dt.date) -> str:
+        """`day` as the language writes it in a letter: 16 June 2025."""
+        return self.date_format.format(day=day.day, month=self.months[day.month - 1], year=day.year)
 
 
 def load_appeal(path: Path, raw: bytes | None = None) -> tuple[Appeal, Source]:
@@ -128,17 +147,17 @@ def load_appeal(path: Path, raw: bytes | None = None) -> tuple[Appeal, Source]:
     return appeal, source
 
 
-def load_words(path: Path, language: str, cited_by: Source) -> Words:
+def load_words(path: Path, language: str, cited_by: Source, at: tuple = ("language",)) -> Words:
     """The words for `language` (or its primary subtag: en-GB falls back to en) from `path`.
 
-    A language the file lacks is reported at the `language` key of the data that asked for it.
+    A language the file lacks is reported at the key `at` of the data that asked for it.
     """
     source = read_yaml(path, "edition words")
     for tag in (language, language.split("-")[0]):
         if tag in source.data:
             return source.validate(Words, at=(tag,))
     known = ", ".join(sorted(map(str, source.data))) or "none"
-    raise cited_by.error([Problem(("language",), (
+    raise cited_by.error([Problem(at, (
         f"no words for the language {language!r} in {path} (it has: {known}); "
         f"add a section {language.split('-')[0]}: there with the same keys as the others"))])
 

@@ -71,6 +71,13 @@ def pdf_date(day: dt.date | dt.datetime) -> str:
     return f"{day.isoformat()}T00:00:00Z"
 
 
+def pdf_info_date(moment: dt.date | dt.datetime) -> str:
+    """A date for the PDF information dictionary (ISO 32000-1, 7.9.4), in UTC: D:20250616000000Z."""
+    if not isinstance(moment, dt.datetime):
+        moment = dt.datetime(moment.year, moment.month, moment.day, tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).strftime("D:%Y%m%d%H%M%SZ")
+
+
 def modification_time(day: dt.date) -> dt.datetime:
     """SOURCE_DATE_EPOCH when the caller sets it (reproducible-builds.org), else the appeal's date."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()

@@ -109,7 +109,7 @@ def assembled(recipients: Path, out: Path, count: int) -> tuple[float, int]:
 def naive(recipients: Path, count: int) -> float:
     """Median seconds per pack rendered the naive way: one full WeasyPrint render per pack."""
     from appeal import editions
-    from appeal.letters import _long_date, load_mailing
+    from appeal.letters import load_mailing
     from appeal.paths import DATA_DIR
     from appeal.render import Renderer, render_html
 
@@ -120,8 +120,7 @@ def naive(recipients: Path, count: int) -> float:
     for pack in mailing.packs[: count + 1]:
         started = time.perf_counter()
         html = render_html("pack.html", **editions.context(
-            mailing.appeal, mailing.words, letter=mailing.letter, packs=[pack],
-            letter_date=_long_date(mailing.letter.date), signature_uri=None))
+            mailing.appeal, mailing.words, letter=mailing.letter, packs=[pack], signature_uri=None))
         renderer.pdf(html, pack.paper)
         times.append(time.perf_counter() - started)
     return statistics.median(times[1:])  # the first pays the one-time warm-up
