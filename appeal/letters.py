@@ -32,7 +32,7 @@ from .source import Problem, Source, duplicates, read_yaml
 
 # DIN 5008 form B: below the name, the address zone of the window holds 5 lines in all.
 ADDRESS_LINES = 4
-CHUNK = 64  # cover letters laid out per document: large enough to amortise, small enough for memory
+CHUNK = 32  # cover letters laid out per document: large enough to amortise, small enough for memory
 
 
 @dataclass(frozen=True)
@@ -425,7 +425,8 @@ def write_letters(renderer: Renderer, mailing: Mailing, staging, shard: str | No
             for group, part in zip(groups, parts, strict=True)]
     with tqdm(total=len(packs), unit="pack", desc="letters", file=sys.stderr,
               disable=not sys.stderr.isatty(), leave=False) as bar:
-        results = run_all(jobs, done=lambda written: bar.update(len(written)))
+        # This process has rendered the appeal and the stationery: it is warm, the workers fork warm.
+        results = run_all(jobs, done=lambda written: bar.update(len(written)), warm_first=False)
     written = [item for result in results for item in result]
     name = "letters.pdf" if not shard else "letters-shard-{}-of-{}.pdf".format(*parse_shard(shard))
     combined = staging.path(name)

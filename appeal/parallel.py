@@ -42,31 +42,36 @@ def workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def run_all(jobs: Sequence[Callable[[], Any]], done: Callable[[Any], None] | None = None) -> list[Any]:
-    """The jobs' results in order, the first computed here and the rest in forked workers.
+def run_all(jobs: Sequence[Callable[[], Any]], done: Callable[[Any], None] | None = None,
+            warm_first: bool = True) -> list[Any]:
+    """The jobs' results in order, computed in forked workers when there are several jobs and cores.
 
-    The first job warms this process (hyphenation patterns, fonts, cffi types: about 0.4 s of a
-    first render) before the fork, so no worker pays for it again. WeasyPrint's warnings in a
+    With `warm_first`, the first job runs here before the fork, to warm this process (hyphenation
+    patterns, fonts, cffi types: about 0.4 s of a first render) so that no worker pays for it
+    again; a caller that has rendered already passes False. WeasyPrint's warnings in a
     worker are logged again in this process, so nothing goes unseen; the first job that failed
     raises its exception here. `done` is called with each result as it comes (a progress bar).
     """
     done = done or (lambda result: None)
     global _jobs
-    count = min(len(jobs) - 1, workers())
-    # With one job left after the first, or one core, a worker would only add the fork's cost.
+    first = 1 if warm_first else 0
+    count = min(len(jobs) - first, workers())
+    # With one job left for the workers, or one core, a worker would only add the fork's cost.
     if count < 2 or "fork" not in multiprocessing.get_all_start_methods():
         results = []
         for job in jobs:
             results.append(job())
             done(results[-1])
         return results
-    results = [jobs[0]()]
-    done(results[0])
+    results = []
+    if warm_first:
+        results.append(jobs[0]())
+        done(results[0])
     _jobs = jobs
     logger = logging.getLogger("weasyprint")
     try:
         with multiprocessing.get_context("fork").Pool(count) as pool:
-            for value, records, error in pool.imap(_run, range(1, len(jobs)), chunksize=1):
+            for value, records, error in pool.imap(_run, range(first, len(jobs)), chunksize=1):
                 for record in records:
                     logger.handle(record)
                 if error is not None:

@@ -41,3 +41,14 @@ def test_a_workers_error_is_raised_here_even_a_fatal_fetch():
 
     with pytest.raises(RefusedURL, match="/etc/passwd"):
         run_all([lambda: 1, lambda: 2, refuses])
+
+
+def test_a_warm_caller_hands_every_job_to_the_workers():
+    results = run_all([lambda n=n: (n, os.getpid()) for n in range(4)], warm_first=False)
+    assert [n for n, _ in results] == list(range(4))
+    assert os.getpid() not in {pid for _, pid in results}
+
+
+def test_one_worker_runs_everything_here(monkeypatch):
+    monkeypatch.setenv("APPEAL_JOBS", "1")
+    assert {pid for _, pid in run_all([lambda n=n: (n, os.getpid()) for n in range(4)])} == {os.getpid()}
