@@ -1,9 +1,11 @@
-"""Benchmark: median wall time of the default build in a fresh process, and of each render in-process.
+"""Benchmark: median wall time of build.py in a fresh process, and of each render in-process.
 
     python bench/bench_build.py [--runs N]
 
 Prints the machine, the software stack and the subsetter in use, then medians (and the spread)
-over N runs. Compare numbers from one run of this script: the machine may be shared.
+over N runs: build.py for the two handouts, with the archive, and the default build (with the
+example letters), each in a fresh process; then each edition rendered in-process, warm.
+Compare numbers from one run of this script: the machine may be shared.
 """
 
 from __future__ import annotations
@@ -68,8 +70,10 @@ def main() -> int:
     print(f"stack:   {stack()}")
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     handouts = ["--edition", "a4", "--edition", "letter"]
-    rows = [summary("build.py (3 PDFs), fresh process", fresh_process(args.runs, [], env)),
-            summary("build.py, 2 handouts, fresh process", fresh_process(args.runs, handouts, env))]
+    rows = [summary("build.py: 2 handouts", fresh_process(args.runs, handouts, env)),
+            summary("build.py: + archive",
+                    fresh_process(args.runs, [*handouts, "--edition", "archive"], env)),
+            summary("build.py: + archive + 5 letters", fresh_process(args.runs, [], env))]
 
     appeal, source = load_appeal(DATA_DIR / "appeal.yaml")
     words = load_words(DATA_DIR / "words.yaml", appeal.language, source)
@@ -84,7 +88,7 @@ def main() -> int:
                 started = time.perf_counter()
                 render()
                 times.append(time.perf_counter() - started)
-            rows.append(summary(f"in-process, {filename}", times))
+            rows.append(summary(f"in-process: {filename}", times))
     print("\n".join(rows))
     return 0
 
