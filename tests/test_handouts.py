@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from io import BytesIO
 
 import pytest
 from pypdf import PdfReader
@@ -151,3 +152,17 @@ def test_markup_and_template_syntax_in_the_data_print_literally(tmp_path, appeal
     assert "<b>Bold</b> & <img src=x>" in text
     assert "{{ 7 * 7 }} {% if true %}x{% endif %}" in text
     assert "49" not in text
+
+
+@pytest.mark.weasyprint_warns
+def test_no_system_font_can_stand_in_for_a_missing_glyph():
+    # Past the coverage check (which stops the build first), WeasyPrint itself finds no other font:
+    # a snowman and a CJK ideograph, which the system's fonts draw, come out as the bundled font's
+    # .notdef glyph, not in DejaVu or Noto.
+    from appeal.render import Renderer
+
+    rendered = Renderer().pdf('<html lang="en"><body><p>Snow ☃ 王</p></body></html>', "a4")
+    reader = PdfReader(BytesIO(rendered.data))
+    fonts = {str(font.get_object()["/BaseFont"]).split("+")[-1]
+             for page in reader.pages for font in page["/Resources"]["/Font"].values()}
+    assert fonts <= {"Appeal-Serif", "Appeal-Serif-Bold", "Appeal-Serif-Italic", "Appeal-Serif-BoldItalic"}

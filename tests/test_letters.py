@@ -8,7 +8,7 @@ from pypdf import PdfReader
 
 from appeal.cli import main
 from appeal.letters import in_shard
-from appeal.paths import DATA_DIR
+from appeal.paths import DATA_DIR, ROOT, STYLE_DIR
 from helpers import assert_in_order, edge_marks, page_texts, snapshot, text_lines, write_data
 
 MM = 72 / 25.4
@@ -218,3 +218,29 @@ def test_layered_letters_draw_every_line_where_a_whole_letter_does(tmp_path, pap
     assert len(PdfReader(tmp_path / "layered.pdf").pages[1].get("/Resources", {}).get("/XObject", {})) == 0
     assert len(PdfReader(tmp_path / "layered.pdf").pages[0]["/Resources"]["/XObject"]) == 1
 
+
+
+def test_a_signature_image_kept_in_the_project_is_drawn(tmp_path):
+    from PIL import Image
+
+    image = STYLE_DIR / "signatures" / f"test-{tmp_path.name}.png"
+    image.parent.mkdir(exist_ok=True)
+    Image.new("L", (240, 60), 255).save(image)
+    try:
+        signed = dict(LETTER, signer=dict(LETTER["signer"], signature=str(image.relative_to(ROOT))))
+        letter = write_data(tmp_path, signed, "letter.yaml")
+        recipients = write_data(tmp_path, {"recipients": RECIPIENTS[:1]}, "recipients.yaml")
+        assert main(["letters", "--letter", str(letter), "--recipients", str(recipients),
+                     "--out", str(tmp_path / "out")]) == 0
+    finally:
+        image.unlink()
+        if not any(image.parent.iterdir()):
+            image.parent.rmdir()
+    page = PdfReader(tmp_path / "out" / "letters" / f"{RECIPIENTS[0]['id']}.pdf").pages[0]
+    assert len(page.images) == 1
+
+
+def test_a_signature_image_outside_styles_is_refused(tmp_path, earlier_build, capsys):
+    signed = dict(LETTER, signer=dict(LETTER["signer"], signature="data/appeal.yaml"))
+    err = _bad(tmp_path, earlier_build, capsys, letter=signed)
+    assert "signer.signature: must name an image file under styles/" in err
