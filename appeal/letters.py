@@ -107,18 +107,19 @@ def load_mailing(appeal_path: Path, words_path: Path, letter_path: Path, recipie
     dates = {letter.language: load_words(words_path, letter.language, letter_source).date(letter.date)}
     packs = []
     for index, recipient in enumerate(recipients):
-        if shard and not in_shard(recipient.id, *shard):
-            continue
+        # Every record is filled in and checked, in a shard too: every machine judges the whole file.
         text = letter.text(recipient.language)
         language = recipient.language or letter.language
         if language not in dates:
             dates[language] = load_words(words_path, language, recipients_source,
                                          ("recipients", index, "language")).date(letter.date)
         salutation = recipient.salutation or f"Dear {recipient.addressee}"
-        paragraphs = body.paragraphs(text.body, recipient, salutation, index, recipients_source)
+        paragraphs = body.paragraphs(text.body, recipient, salutation, index)
         check_coverage(((("recipients", index), p) for p in paragraphs), recipients_source)
         packs.append(Pack(index, recipient, recipient.paper or letter.paper, salutation, text.subject,
                           paragraphs, text.closing, text.enclosure, dates[language]))
+    if shard:
+        packs = [pack for pack in packs if in_shard(pack.recipient.id, *shard)]
     return Mailing(appeal, appeal_source, words, letter, letter_source, recipients_source, packs)
 
 
@@ -183,8 +184,7 @@ class _BodyTemplates:
                 message = f"line {exc.lineno} of the template: {exc.message}"
                 raise source.error([Problem(loc, message)]) from None
 
-    def paragraphs(self, body: str, recipient: Recipient, salutation: str, index: int,
-                   recipients_source: Source) -> tuple[str, ...]:
+    def paragraphs(self, body: str, recipient: Recipient, salutation: str, index: int) -> tuple[str, ...]:
         fields = {"id": recipient.id, "name": recipient.name, "title": recipient.title or "",
                   "salutation": salutation, "address": list(recipient.address),
                   "addressee": recipient.addressee}
@@ -308,13 +308,13 @@ def render_chunk(renderer: Renderer, mailing: Mailing, packs: Sequence[Pack],
         for number, page in enumerate(covers.pages):
             if number not in whole:
                 _draw_over(page, form)
-        if whole:
-            full = _laid_out(renderer, mailing, [packs[n] for n in whole], "full").write_pdf()
-            with pikepdf.open(BytesIO(full)) as replacements:
-                for replacement, number in zip(replacements.pages, whole, strict=True):
-                    covers.pages[number] = replacement
-                return _saved(covers)
-        return _saved(covers)
+        if not whole:
+            return _saved(covers)
+        full = _laid_out(renderer, mailing, [packs[n] for n in whole], "full").write_pdf()
+        with pikepdf.open(BytesIO(full)) as replacements:
+            for replacement, number in zip(replacements.pages, whole, strict=True):
+                covers.pages[number] = replacement
+            return _saved(covers)
 
 
 def _draw_over(page: pikepdf.Page, form: pikepdf.Object) -> None:
@@ -360,10 +360,11 @@ def assemble(mailing: Mailing, packs: Sequence[Pack], letters_pdf: bytes, appeal
     return written
 
 
-def _describe(pdf: pikepdf.Pdf, mailing: Mailing, pack: Pack | None) -> None:
+def _info(mailing: Mailing, pack: Pack | None) -> dict[str, str]:
+    """The information dictionary of a pack (or, with None, of the print file of them all)."""
     letter = mailing.letter
     date = pdf_info_date(letter.date)
-    info = {
+    return {
         "/Title": pack.subject if pack else letter.subject,
         "/Author": letter.sender.organisation,
         "/Subject": f"To {pack.recipient.addressee}" if pack else "Cover letters with the appeal",
@@ -371,8 +372,13 @@ def _describe(pdf: pikepdf.Pdf, mailing: Mailing, pack: Pack | None) -> None:
         "/ModDate": date,
         "/Producer": "appeal-edition",
     }
+
+
+def _describe(pdf: pikepdf.Pdf, mailing: Mailing, pack: Pack | None) -> None:
+    info = _info(mailing, pack)
     pdf.docinfo = pdf.make_indirect(pikepdf.Dictionary({k: pikepdf.String(v) for k, v in info.items()}))
-    pdf.Root.Lang = pikepdf.String(pack.recipient.language or letter.language if pack else letter.language)
+    language = (pack.recipient.language if pack else None) or mailing.letter.language
+    pdf.Root.Lang = pikepdf.String(language)
 
 
 def merge(parts: Sequence[Path], target: Path, mailing: Mailing) -> int:
@@ -380,18 +386,12 @@ def merge(parts: Sequence[Path], target: Path, mailing: Mailing) -> int:
 
     Streamed part by part (pdfcat): a parliament's 60,000 pages never sit in memory at once.
     """
-    letter = mailing.letter
-    date = pdf_info_date(letter.date)
     with target.open("wb") as out:
         concatenation = Concatenation(out)
         for path in parts:
             with pikepdf.open(path) as part:
                 concatenation.add(part)
-        return concatenation.close(
-            info={"/Title": letter.subject, "/Author": letter.sender.organisation,
-                  "/Subject": "Cover letters with the appeal", "/CreationDate": date, "/ModDate": date,
-                  "/Producer": "appeal-edition"},
-            catalog={"/Lang": letter.language})
+        return concatenation.close(info=_info(mailing, None), catalog={"/Lang": mailing.letter.language})
 
 
 def chunks(packs: Sequence[Pack], shared: Callable[[Pack], object] = lambda pack: pack.paper,
