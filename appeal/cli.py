@@ -133,7 +133,7 @@ def build(args: argparse.Namespace) -> int:
     names = args.edition or [*editions.EDITIONS, *(["letters"] if args.recipients.is_file() else [])]
     mailing = None
     if "letters" in names:
-        from .letters import load_mailing
+        from .letters import load_mailing, parse_shard
 
         shard = parse_shard(args.shard) if args.shard else None
         mailing = load_mailing(args.data, args.words, args.letter, args.recipients, shard)
@@ -177,12 +177,6 @@ def checksums(staging) -> bytes:
     order = sorted(found, key=lambda name: (name not in first, first.index(name) if name in first else 0,
                                             "/" in name, name))
     return "".join(f"{digest(found[name])}  {name}\n" for name in order).encode()
-
-
-def parse_shard(text: str) -> tuple[int, int]:
-    from .letters import parse_shard as parse
-
-    return parse(text)
 
 
 @contextlib.contextmanager
