@@ -24,7 +24,8 @@ of Anti-personnel Landmines and the Convention on Cluster Munitions from its YAM
 
 commands:
   build (the default)  write the handouts (A4, US Letter), the archival edition (PDF/A-3a and
-                       PDF/UA-1, its source data inside) and SHA256SUMS into the output folder
+                       PDF/UA-1, its source data inside), the letters when data/recipients.yaml
+                       exists, and SHA256SUMS, into the output folder
   letters              a cover letter with the appeal for every recipient (data/recipients.yaml)
   verify FILE.pdf      check that a PDF is an unchanged archival edition of the appeal
 
@@ -38,8 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     build = commands.add_parser(
         "build", help="write the editions (the default command)",
-        description="Write output/appeal-a4.pdf, output/appeal-letter.pdf, output/appeal-archive.pdf "
-                    "and output/SHA256SUMS from the appeal's data. Nothing in the output folder changes "
+        description="Write output/appeal-a4.pdf, output/appeal-letter.pdf, output/appeal-archive.pdf, "
+                    "the letters (as the letters command does) when the recipients file exists, and "
+                    "output/SHA256SUMS from the appeal's data. Nothing in the output folder changes "
                     "unless every file is built. Dates come from the data (SOURCE_DATE_EPOCH, if set, "
                     "gives the modification date), so the same input gives the same bytes.")
     _common(build)
