@@ -16,7 +16,7 @@ from .errors import UserError
 from .fetcher import RefusedURL
 from .paths import DATA_DIR, OUTPUT_DIR
 
-COMMANDS = ("build", "verify", "letters")
+COMMANDS = ("build", "verify", "letters", "check")
 
 DESCRIPTION = """\
 Build the print-ready editions of the Joint Appeal to Uphold the Convention on the Prohibition
@@ -27,6 +27,7 @@ commands:
                        PDF/UA-1, its source data inside), the letters when data/recipients.yaml
                        exists, and SHA256SUMS, into the output folder
   letters              a cover letter with the appeal for every recipient (data/recipients.yaml)
+  check                validate the data without building anything
   verify FILE.pdf      check that a PDF is an unchanged archival edition of the appeal
 
 Run `python build.py COMMAND --help` for a command's options. Exit status: 0 done,
@@ -57,6 +58,14 @@ def _parser() -> argparse.ArgumentParser:
                     "is written.")
     _common(letters)
     _letter_options(letters)
+    check = commands.add_parser(
+        "check", help="validate the data without building anything",
+        description="Read and validate the appeal, its words, the letter and the recipients as a build "
+                    "would, in a second and without writing anything: every problem with file, line "
+                    "and key path. What only layout can tell (a letter that runs over its page, an "
+                    "address line too wide for the window) is checked when the letters are built.")
+    _common(check)
+    _letter_options(check)
     verify = commands.add_parser(
         "verify", help="check that a PDF is an unchanged archival edition",
         description="Check an archived copy: that this tool made it, that its embedded source data is "
@@ -103,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "letters":
             args.edition = ["letters"]
             return build(args)
+        if args.command == "check":
+            return check(args)
         if args.command == "verify":
             from .verify import extract_source, verify
 
@@ -126,24 +137,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build(args: argparse.Namespace) -> int:
     from . import editions
-    from .fonts import check_coverage
-    from .model import load_appeal, load_words
     from .output import Staging
     from .render import Renderer
 
     started = time.perf_counter()
     names = args.edition or [*editions.EDITIONS, *(["letters"] if args.recipients.is_file() else [])]
-    mailing = None
-    if "letters" in names:
-        from .letters import load_mailing, parse_shard
-
-        shard = parse_shard(args.shard) if args.shard else None
-        mailing = load_mailing(args.data, args.words, args.letter, args.recipients, shard)
-        appeal, source, words = mailing.appeal, mailing.appeal_source, mailing.words
-    else:
-        appeal, source = load_appeal(args.data)
-        words = load_words(args.words, appeal.language, source)
-        check_coverage(appeal.texts(), source)
+    appeal, source, words, mailing = load(args, letters="letters" in names)
     renderer = Renderer()
     chosen = [editions.EDITIONS[name] for name in names if name != "letters"]
     lines = []
@@ -162,6 +161,37 @@ def build(args: argparse.Namespace) -> int:
         staging.commit()
     print("\n".join(lines))
     print(f"built in {time.perf_counter() - started:.2f} s")
+    return 0
+
+
+def load(args: argparse.Namespace, letters: bool):
+    """The validated data a build reads: appeal, its source, words, and the mailing (or None)."""
+    if letters:
+        from .letters import load_mailing, parse_shard
+
+        shard = parse_shard(args.shard) if args.shard else None
+        mailing = load_mailing(args.data, args.words, args.letter, args.recipients, shard)
+        return mailing.appeal, mailing.appeal_source, mailing.words, mailing
+    from .fonts import check_coverage
+    from .model import load_appeal, load_words
+
+    appeal, source = load_appeal(args.data)
+    words = load_words(args.words, appeal.language, source)
+    check_coverage(appeal.texts(), source)
+    return appeal, source, words, None
+
+
+def check(args: argparse.Namespace) -> int:
+    """Validate every data file a build reads; one line per file, nothing written."""
+    appeal, _, _, mailing = load(args, letters=args.recipients.is_file())
+    print(f"ok  {args.data}: {len(appeal.body)} paragraphs, {len(appeal.signatories)} signatories, "
+          f"language {appeal.language}")
+    print(f"ok  {args.words}: the words for {appeal.language}")
+    if mailing is not None:
+        print(f"ok  {args.letter}: dated {mailing.letter.date.isoformat()}, "
+              f"{1 + len(mailing.letter.translations)} language(s)")
+        print(f"ok  {args.recipients}: {len(mailing.packs)} recipients"
+              + (f" in shard {args.shard}" if args.shard else ""))
     return 0
 
 

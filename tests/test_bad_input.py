@@ -161,3 +161,13 @@ def test_help_explains_the_commands(capsys):
     with pytest.raises(SystemExit):
         main(["build", "--help"])
     assert "--data" in capsys.readouterr().out
+
+
+def test_check_validates_without_writing(tmp_path, capsys):
+    assert main(["check", "--out", str(tmp_path / "never")]) == 0
+    out = capsys.readouterr().out
+    assert "21 signatories" in out and "5 recipients" in out
+    bad = write_data(tmp_path, edited('"Helen Clark"', '""'))
+    assert main(["check", "--data", str(bad), "--out", str(tmp_path / "never")]) == 2
+    assert "signatories[2].name: must not be empty" in capsys.readouterr().err
+    assert not (tmp_path / "never").exists()
