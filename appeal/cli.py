@@ -50,22 +50,21 @@ def _parser() -> argparse.ArgumentParser:
                        help="build only this edition (repeatable; default: all three, and the letters "
                             "when the recipients file exists)")
     _letter_options(build)
-    letters = commands.add_parser(
-        "letters", help="write a cover letter with the appeal for every recipient",
-        description="Write DIR/letters/<id>.pdf for every recipient (the cover letter, then the appeal "
-                    "with its signature page) and DIR/letters.pdf, every pack in one file for a print "
-                    "run, each pack starting on an odd page. Every record is checked before anything "
-                    "is written.")
-    _common(letters)
-    _letter_options(letters)
-    check = commands.add_parser(
-        "check", help="validate the data without building anything",
-        description="Read and validate the appeal, its words, the letter and the recipients as a build "
-                    "would, in a second and without writing anything: every problem with file, line "
-                    "and key path. What only layout can tell (a letter that runs over its page, an "
-                    "address line too wide for the window) is checked when the letters are built.")
-    _common(check)
-    _letter_options(check)
+    # The commands that read the data: their options are the build's.
+    for name, help_text, description in (
+        ("letters", "write a cover letter with the appeal for every recipient",
+         "Write DIR/letters/<id>.pdf for every recipient (the cover letter, then the appeal with its "
+         "signature page) and DIR/letters.pdf, every pack in one file for a print run, each pack "
+         "starting on an odd page. Every record is checked before anything is written."),
+        ("check", "validate the data without building anything",
+         "Read and validate the appeal, its words, the letter and the recipients as a build would, "
+         "in a second and without writing anything: every problem with file, line and key path. What "
+         "only layout can tell (a letter that runs over its page, an address line too wide for the "
+         "window) is checked when the letters are built."),
+    ):
+        command = commands.add_parser(name, help=help_text, description=description)
+        _common(command)
+        _letter_options(command)
     verify = commands.add_parser(
         "verify", help="check that a PDF is an unchanged archival edition",
         description="Check an archived copy: that this tool made it, that its embedded source data is "

@@ -203,7 +203,6 @@ class _BodyTemplates:
 class Written:
     """One pack written: for the summary and for the combined print file."""
 
-    recipient_id: str
     path: Path
     pages: int
     size: int
@@ -349,7 +348,7 @@ def assemble(mailing: Mailing, packs: Sequence[Pack], letters_pdf: bytes, appeal
                 _describe(single, mailing, pack)
                 target = pack_path(pack.recipient.id)
                 single.save(target, deterministic_id=True)
-                written.append(Written(pack.recipient.id, target, len(single.pages), target.stat().st_size))
+                written.append(Written(target, len(single.pages), target.stat().st_size))
             combined.pages.append(covers.pages[number])
             combined.pages.extend(appeal_pages)
             if (1 + len(appeal_pages)) % 2:

@@ -40,18 +40,13 @@ def synthetic_recipients(count: int) -> dict:
 def _memory(pid: int) -> int:
     """A process's proportional set size in bytes (pages shared after the fork counted once across
     the processes that share them), or its resident size where the kernel gives no PSS."""
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
+    for path, field in ((f"/proc/{pid}/smaps_rollup", "Pss:"), (f"/proc/{pid}/status", "VmRSS:")):
+        try:
+            for line in Path(path).read_text().splitlines():
+                if line.startswith(field):
+                    return int(line.split()[1]) * 1024
+        except OSError:
+            continue
     return 0
 
 
