@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import hashlib
 import logging
-import os
+import signal
 import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from .errors import UserError
+from .errors import UserError, printable
 from .fetcher import RefusedURL
 from .paths import DATA_DIR, OUTPUT_DIR
 
@@ -74,6 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("pdf", type=Path, metavar="FILE.pdf")
     verify.add_argument("--extract", type=Path, metavar="PATH",
                         help="also write the embedded source data (appeal.yaml) to PATH")
+    verify.add_argument("--words", type=Path, default=DATA_DIR / "words.yaml", metavar="PATH",
+                        help="the words the edition was built with (default: data/words.yaml)")
     verify.add_argument("--debug", action="store_true", help="show a traceback on errors")
     return parser
 
@@ -89,10 +92,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _letter_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--recipients", type=Path, default=DATA_DIR / "recipients.yaml", metavar="PATH",
-                        help="the recipients (default: data/recipients.yaml)")
-    parser.add_argument("--letter", type=Path, default=DATA_DIR / "letter.yaml", metavar="PATH",
-                        help="the cover letter (default: data/letter.yaml)")
+    parser.add_argument("--recipients", type=Path, metavar="PATH",
+                        help="the recipients (default: data/recipients.yaml; a file named here must exist)")
+    parser.add_argument("--letter", type=Path, metavar="PATH",
+                        help="the cover letter (default: data/letter.yaml; a file named here must exist)")
     parser.add_argument("--shard", metavar="I/N",
                         help="build only the I-th of N slices of the recipients (by a hash of each id, "
                              "so every machine computes the same slices); the print file is then "
@@ -106,58 +109,128 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _log_weasyprint()
     try:
-        if args.command == "build":
-            return build(args)
-        if args.command == "letters":
-            args.edition = ["letters"]
-            return build(args)
-        if args.command == "check":
-            return check(args)
-        if args.command == "verify":
-            from .verify import extract_source, verify
-
-            status = verify(args.pdf)
-            if args.extract:
-                extract_source(args.pdf, args.extract)
-                print(f"source data written to {args.extract}")
-            return status
-        raise AssertionError(args.command)
-    except UserError as exc:
+        with _terminate_as_exception():
+            return _run(args)
+    except (UserError, RefusedURL) as exc:
         if args.debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_status
-    except RefusedURL as exc:
+        print(f"error: {printable(str(exc))}", file=sys.stderr)
+        return getattr(exc, "exit_status", 2)
+    except OSError as exc:
+        # A file system failing under the build (a full disk, a full /tmp where WeasyPrint keeps
+        # its fonts): the staging folder is gone by now, the output folder as it was.
         if args.debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        action = "cannot be written" if exc.errno in _WRITE_ERRORS else "failed"
+        where = f"; nothing in {args.out} changed" if getattr(args, "out", None) else ""
+        print(f"error: {printable(str(exc.filename or 'a file'))}: {action}: {exc.strerror or exc}{where}",
+              file=sys.stderr)
         return 2
+    except (KeyboardInterrupt, Terminated) as exc:
+        if args.debug:
+            raise
+        where = f": nothing in {args.out} changed" if getattr(args, "out", None) else ""
+        print(f"\ninterrupted{where}", file=sys.stderr)
+        return 128 + (exc.signal if isinstance(exc, Terminated) else signal.SIGINT)
+
+
+_WRITE_ERRORS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS}
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command in ("build", "letters", "check"):
+        _letter_paths(args)
+    if args.command in ("build", "letters"):
+        return build(args)
+    if args.command == "check":
+        return check(args)
+    if args.command == "verify":
+        from .verify import run
+
+        return run(args.pdf, args.extract, args.words)
+    raise AssertionError(args.command)
+
+
+def _letter_paths(args: argparse.Namespace) -> None:
+    """Settle which letter files a build reads: a path the user names must exist; with none named,
+    the letters are built when data/recipients.yaml exists. `args.letters` says whether they are."""
+    named = [option for option, value in (("--recipients", args.recipients), ("--letter", args.letter))
+             if value is not None]
+    args.recipients = args.recipients or DATA_DIR / "recipients.yaml"
+    args.letter = args.letter or DATA_DIR / "letter.yaml"
+    if args.command == "letters":
+        args.edition = ["letters"]
+    if args.command != "check" and args.edition:
+        args.letters = "letters" in args.edition
+    else:
+        args.letters = bool(named) or args.recipients.is_file()
+    if not args.letters:
+        given = named + (["--shard"] if args.shard else [])
+        if given:
+            them = "them" if len(given) > 1 else "it"
+            raise UserError(f"{' and '.join(given)}: only the letters use {them}, and this build writes "
+                            "none; add --edition letters")
+    for option, path in (("--recipients", args.recipients), ("--letter", args.letter)):
+        if args.letters and not path.is_file():
+            what = "no such file" if not path.exists() else "not a file"
+            raise UserError(f"{path}: {what} ({option[2:]} of the letters)")
+
+
+class Terminated(BaseException):
+    """SIGTERM, as a batch scheduler sends it: unwinds like Ctrl-C, so the staging folder goes."""
+
+    def __init__(self, number: int) -> None:
+        super().__init__(number)
+        self.signal = number
+
+
+@contextlib.contextmanager
+def _terminate_as_exception() -> Iterator[None]:
+    def stop(number, frame):
+        raise Terminated(number)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread (a caller embedding the build): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def build(args: argparse.Namespace) -> int:
     from . import editions
     from .output import Staging
-    from .render import Renderer
+    from .render import Renderer, source_date_epoch, stop_on_warnings
 
     started = time.perf_counter()
-    names = args.edition or [*editions.EDITIONS, *(["letters"] if args.recipients.is_file() else [])]
+    names = args.edition or [*editions.EDITIONS, *(["letters"] if args.letters else [])]
     appeal, source, words, mailing = load(args, letters="letters" in names)
     renderer = Renderer()
     chosen = [editions.EDITIONS[name] for name in names if name != "letters"]
     lines = []
-    with Staging(args.out) as staging, source_date_epoch(appeal.date):
+    with Staging(args.out) as staging, source_date_epoch(appeal.date), stop_on_warnings() as warned:
         # In turn, not in forked workers: for three renders the fork costs what it saves (measured
         # with bench/bench_build.py), as every process pays the first render's warm-up again.
         for edition in chosen:
-            rendered = editions.make(edition, renderer, appeal, words, source.raw)
+            rendered = editions.make(edition, renderer, appeal, words, source)
+            warned.check(edition.filename)
+            if edition.archival:
+                from .verify import self_check
+
+                self_check(rendered.data, edition.filename)
             path = staging.add(edition.filename, rendered.data)
             lines.append(f"{path}  {rendered.pages} pages  {len(rendered.data) / 1000:.1f} kB")
         if mailing is not None:
             from .letters import write_letters
 
             lines += write_letters(renderer, mailing, staging, args.shard)
-        lines.append(str(staging.add(editions.CHECKSUMS, checksums(staging))))
-        staging.commit()
+            warned.check("the letters")
+        staging.commit(lambda staging: lines.append(str(staging.add(editions.CHECKSUMS, checksums(staging)))))
+    for note in staging.recovered + (mailing.fallbacks if mailing else []):
+        print(f"note: {note}", file=sys.stderr)
     print("\n".join(lines))
     print(f"built in {time.perf_counter() - started:.2f} s")
     return 0
@@ -182,7 +255,7 @@ def load(args: argparse.Namespace, letters: bool):
 
 def check(args: argparse.Namespace) -> int:
     """Validate every data file a build reads; one line per file, nothing written."""
-    appeal, _, _, mailing = load(args, letters=args.recipients.is_file())
+    appeal, _, _, mailing = load(args, letters=args.letters)
     print(f"ok  {args.data}: {len(appeal.body)} paragraphs, {len(appeal.signatories)} signatories, "
           f"language {appeal.language}")
     print(f"ok  {args.words}: the words for {appeal.language}")
@@ -191,6 +264,8 @@ def check(args: argparse.Namespace) -> int:
               f"{1 + len(mailing.letter.translations)} language(s)")
         print(f"ok  {args.recipients}: {len(mailing.packs)} recipients"
               + (f" in shard {args.shard}" if args.shard else ""))
+        for note in mailing.fallbacks:
+            print(f"note: {note}")
     return 0
 
 
@@ -203,29 +278,13 @@ def checksums(staging) -> bytes:
 
     found = {str(p.relative_to(staging.out_dir)): p for pattern in ("*.pdf", "letters/*.pdf")
              for p in staging.out_dir.glob(pattern)}
-    found |= {name: staging.folder / name for name in staging.staged if name.endswith(".pdf")}
+    for name in staging.removed:
+        found.pop(name, None)
+    found |= {name: staging.new(name) for name in staging.staged if name.endswith(".pdf")}
     first = [e.filename for e in editions.EDITIONS.values()]
     order = sorted(found, key=lambda name: (name not in first, first.index(name) if name in first else 0,
                                             "/" in name, name))
     return "".join(f"{digest(found[name])}  {name}\n" for name in order).encode()
-
-
-@contextlib.contextmanager
-def source_date_epoch(day) -> Iterator[None]:
-    """Give fontTools' subsetter the appeal's date for the fonts' `head` times, unless the caller set one.
-
-    fontTools otherwise stamps the build time into every subset font, and the bytes change.
-    """
-    import calendar
-
-    if os.environ.get("SOURCE_DATE_EPOCH"):
-        yield
-        return
-    os.environ["SOURCE_DATE_EPOCH"] = str(calendar.timegm(day.timetuple()))
-    try:
-        yield
-    finally:
-        del os.environ["SOURCE_DATE_EPOCH"]
 
 
 class _SubsetterNotice(logging.Filter):

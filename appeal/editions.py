@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from .archive import ArchiveFacts
+from .errors import UserError
 from .model import Appeal, Words
-from .render import Rendered, Renderer, modification_time, pdf_date, render_html
+from .render import Rendered, Renderer, modification_time, overflows, pdf_date, render_html
+from .source import Problem, Source, parse_key_path
 
 
 @dataclass(frozen=True)
@@ -31,29 +34,59 @@ def context(appeal: Appeal, words: Words, **extra) -> dict:
             "modified": pdf_date(modification_time(appeal.date)), **extra}
 
 
-def handout(renderer: Renderer, appeal: Appeal, words: Words, paper: str) -> Rendered:
+def laid_out(renderer: Renderer, html: str, paper: str, source: Source, **options):
+    """`html` laid out on `paper`; a UserError names, by key path, any text that runs outside its
+    box (a word too long to break), before a page of it is written."""
+    document = renderer.document(html, paper, **options)
+    problems = []
+    for overflow in overflows(document):
+        sample = overflow.text if len(overflow.text) <= 40 else overflow.text[:40] + "…"
+        where = f"runs past the edge of its box on page {overflow.page} ({sample!r})"
+        if overflow.key == "@bottom-right":
+            raise UserError(f"the running footer's page number runs past its box on page {overflow.page} "
+                            f"({sample!r}): shorten page_of in the words")
+        loc = ("short_title",) if overflow.key == "@bottom-left" else parse_key_path(overflow.key)
+        problems.append(Problem(loc, f"{where}; shorten it or break the long word"))
+    if problems:
+        raise source.error(problems)
+    return document
+
+
+def handout(renderer: Renderer, appeal: Appeal, words: Words, paper: str, source: Source) -> Rendered:
     """The appeal and its signature page, to print for meetings and conferences."""
     html = render_html("handout.html", **context(appeal, words))
-    return renderer.pdf(html, paper, pdf_tags=True)
+    document = laid_out(renderer, html, paper, source, pdf_tags=True)
+    return Rendered(document.write_pdf(pdf_tags=True), len(document.pages))
 
 
-def archive(renderer: Renderer, appeal: Appeal, words: Words, source: bytes) -> Rendered:
-    """The appeal fixed for archiving: PDF/A-3a and PDF/UA-1, its source data embedded."""
-    from .archive import SOURCE_NAME, ArchiveFacts, finish
-    from .versions import stack
+def archive_facts(appeal: Appeal, words: Words, source: bytes) -> ArchiveFacts:
+    from .versions import fingerprint, stack, tool_version
 
-    modified = modification_time(appeal.date)
-    created = dt.datetime(appeal.date.year, appeal.date.month, appeal.date.day, tzinfo=dt.UTC)
-    facts = ArchiveFacts(appeal=appeal, source=source, created=created, modified=modified,
-                         stack=stack(), edition=words.edition_archive)
+    return ArchiveFacts(
+        appeal=appeal, source=source, modified=modification_time(appeal.date),
+        created=dt.datetime(appeal.date.year, appeal.date.month, appeal.date.day, tzinfo=dt.UTC),
+        stack=stack(), edition=words.edition_archive, version=tool_version(),
+        fingerprint=fingerprint(words.model_dump_json()))
+
+
+def archive(renderer: Renderer, appeal: Appeal, words: Words, source: Source,
+            facts: ArchiveFacts | None = None) -> Rendered:
+    """The appeal fixed for archiving: PDF/A-3a and PDF/UA-1, its source data embedded.
+
+    `facts` (verify gives them) may name the stack and dates another build recorded.
+    """
+    from .archive import SOURCE_NAME, finish
+
+    facts = facts or archive_facts(appeal, words, source.raw)
     html = render_html("archive.html", **context(
         appeal, words, edition=f"{words.edition_archive} (PDF/A-3a, PDF/UA-1)",
         source_name=SOURCE_NAME, source_sha256=facts.sha256, stack=facts.stack))
-    rendered = renderer.pdf(html, ARCHIVE.paper, pdf_variant="pdf/a-3a", pdf_tags=True)
-    return Rendered(finish(rendered.data, facts), rendered.pages)
+    options = {"pdf_variant": "pdf/a-3a", "pdf_tags": True}
+    document = laid_out(renderer, html, ARCHIVE.paper, source, **options)
+    return Rendered(finish(document.write_pdf(**options), facts), len(document.pages))
 
 
-def make(edition: Edition, renderer: Renderer, appeal: Appeal, words: Words, source: bytes) -> Rendered:
+def make(edition: Edition, renderer: Renderer, appeal: Appeal, words: Words, source: Source) -> Rendered:
     if edition.archival:
         return archive(renderer, appeal, words, source)
-    return handout(renderer, appeal, words, edition.paper)
+    return handout(renderer, appeal, words, edition.paper, source)

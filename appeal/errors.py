@@ -1,7 +1,30 @@
 """The one kind of error a user sees: a clear message, exit status 2, no traceback."""
 
+from __future__ import annotations
+
+import unicodedata
+
+# Unicode categories that must never reach a terminal as they are: controls (escape sequences),
+# format characters (invisible, or reordering text as U+202E does), private use, surrogates,
+# unassigned code points, and the line and paragraph separators.
+_UNPRINTABLE = {"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"}
+
 
 class UserError(Exception):
     """A problem with the user's input (data, options, assets), reported in one message."""
 
     exit_status = 2
+
+
+def printable(text: str) -> str:
+    """`text` safe to print on a terminal: every character that could hide, reorder or control
+    what is shown written as an escape (`\\x1b`, `\\u202e`); line breaks between messages kept."""
+    out = []
+    for char in text:
+        if char != "\n" and unicodedata.category(char) in _UNPRINTABLE:
+            code = ord(char)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000
+                       else f"\\U{code:08x}")
+        else:
+            out.append(char)
+    return "".join(out)

@@ -19,15 +19,28 @@ from pathlib import Path
 
 import jinja2
 import pikepdf
+from jinja2 import nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from . import editions
 from .errors import UserError
 from .fonts import check_coverage
-from .model import Appeal, Letter, Recipient, Recipients, Words, load_appeal, load_words
+from .model import (
+    FILE_ID,
+    LETTER_LIMIT,
+    RECIPIENTS_LIMIT,
+    Appeal,
+    Letter,
+    Recipient,
+    Recipients,
+    Words,
+    load_appeal,
+    load_words,
+)
+from .output import write_file
 from .paths import ROOT
 from .pdfcat import Concatenation
-from .render import Renderer, pdf_info_date, render_html
+from .render import Renderer, overflows, pdf_info_date, render_html
 from .source import Problem, Source, duplicates, read_yaml
 
 # DIN 5008 form B: below the name, the address zone of the window holds 5 lines in all.
@@ -50,6 +63,7 @@ class Pack:
     index: int  # position in the recipients file, for messages
     recipient: Recipient
     paper: str
+    language: str  # of the letter's words: the recipient's, or the one a BCP 47 lookup found for it
     salutation: str
     subject: str
     paragraphs: tuple[str, ...]
@@ -61,7 +75,7 @@ class Pack:
     def shared(self) -> tuple:
         """What this letter shares with others that can share one stationery layer: all but the
         address and the first paragraph (the salutation)."""
-        return (self.paper, self.recipient.language, self.date_line, self.subject, self.paragraphs[1:],
+        return (self.paper, self.language, self.date_line, self.subject, self.paragraphs[1:],
                 self.closing, self.enclosure)
 
 
@@ -74,6 +88,9 @@ class Mailing:
     letter_source: Source
     recipients_source: Source
     packs: list[Pack]
+    ids: frozenset[str]  # every recipient's, in a shard too
+    # "recipients in en-GB get the letter in en": said in the summary, as BCP 47 lookup chose it.
+    fallbacks: list[str]
 
 
 def load_mailing(appeal_path: Path, words_path: Path, letter_path: Path, recipients_path: Path,
@@ -82,9 +99,9 @@ def load_mailing(appeal_path: Path, words_path: Path, letter_path: Path, recipie
     appeal, appeal_source = load_appeal(appeal_path)
     words = load_words(words_path, appeal.language, appeal_source)
     check_coverage(appeal.texts(), appeal_source)
-    letter_source = read_yaml(letter_path, "letter")
+    letter_source = read_yaml(letter_path, "letter", LETTER_LIMIT)
     letter = letter_source.validate(Letter)
-    recipients_source = read_yaml(recipients_path, "recipients")
+    recipients_source = read_yaml(recipients_path, "recipients", RECIPIENTS_LIMIT)
     recipients = recipients_source.validate(Recipients).recipients
     problems = duplicates((r.id for r in recipients), ("recipients",), "id", "the id")
     for index, recipient in enumerate(recipients):
@@ -103,24 +120,31 @@ def load_mailing(appeal_path: Path, words_path: Path, letter_path: Path, recipie
     check_coverage(_recipient_texts(recipients), recipients_source)
 
     body = _BodyTemplates(letter, letter_source)
-    # The date is written in each letter's language, with that language's words.
+    # The date is written in the language of the letter's words, with that language's words.
     dates = {letter.language: load_words(words_path, letter.language, letter_source).date(letter.date)}
     packs = []
+    fallbacks: Counter[tuple[str, str]] = Counter()
     for index, recipient in enumerate(recipients):
         # Every record is filled in and checked, in a shard too: every machine judges the whole file.
         text = letter.text(recipient.language)
-        language = recipient.language or letter.language
+        language = letter.text_language(recipient.language)
+        if recipient.language and recipient.language != language:
+            fallbacks[(recipient.language, language)] += 1
         if language not in dates:
             dates[language] = load_words(words_path, language, recipients_source,
                                          ("recipients", index, "language")).date(letter.date)
         salutation = recipient.salutation or f"Dear {recipient.addressee}"
         paragraphs = body.paragraphs(text.body, recipient, salutation, index)
         check_coverage(((("recipients", index), p) for p in paragraphs), recipients_source)
-        packs.append(Pack(index, recipient, recipient.paper or letter.paper, salutation, text.subject,
-                          paragraphs, text.closing, text.enclosure, dates[language]))
+        packs.append(Pack(index, recipient, recipient.paper or letter.paper, language, salutation,
+                          text.subject, paragraphs, text.closing, text.enclosure, dates[language]))
     if shard:
         packs = [pack for pack in packs if in_shard(pack.recipient.id, *shard)]
-    return Mailing(appeal, appeal_source, words, letter, letter_source, recipients_source, packs)
+    notes = [f"{count} recipient{'s' if count > 1 else ''} in {asked} get{'' if count > 1 else 's'} "
+             f"the letter in {found} (it has no {asked} translation)"
+             for (asked, found), count in sorted(fallbacks.items())]
+    return Mailing(appeal, appeal_source, words, letter, letter_source, recipients_source, packs,
+                   frozenset(r.id for r in recipients), notes)
 
 
 def in_shard(recipient_id: str, number: int, count: int) -> bool:
@@ -163,6 +187,33 @@ def _recipient_texts(recipients: Sequence[Recipient]) -> Iterator[tuple[tuple, s
         yield from ((("recipients", index, "address", i), line) for i, line in enumerate(recipient.address))
 
 
+# The letter's body is data, not a program: it may print the recipient's fields, test them
+# (`{% if recipient.title %}`) and pass them through a few text filters; nothing else. No loops,
+# calls, includes, imports, macros or arithmetic: a huge `range()` or `{% include %}` is refused
+# with a message before any letter is laid out.
+_BODY_NODES = (nodes.Template, nodes.Output, nodes.TemplateData, nodes.Name, nodes.Getattr, nodes.Getitem,
+               nodes.Const, nodes.If, nodes.CondExpr, nodes.Not, nodes.And, nodes.Or, nodes.Compare,
+               nodes.Operand, nodes.Concat, nodes.Filter, nodes.Test)
+_BODY_FILTERS = {"upper", "lower", "title", "capitalize", "trim", "default", "join"}
+_BODY_TESTS = {"defined", "undefined", "none", "string", "sameas"}
+# A letter's filled-in body, in characters: one page holds about 3,500.
+MAX_BODY = 20_000
+
+
+def _body_problem(template: nodes.Template) -> str | None:
+    for node in template.find_all(nodes.Node):
+        if not isinstance(node, _BODY_NODES):
+            return (f"{{% {type(node).__name__.lower()} %}} or the like is not allowed in the letter's body: "
+                    "it may print and test the recipient's fields ({{ recipient.name }}), nothing else")
+        if isinstance(node, nodes.Name) and node.name != "recipient":
+            return f"{node.name!r} is unknown: the body may use only recipient.<field>"
+        if isinstance(node, nodes.Filter) and node.name not in _BODY_FILTERS:
+            return f"the filter {node.name!r} is not allowed (allowed: {', '.join(sorted(_BODY_FILTERS))})"
+        if isinstance(node, nodes.Test) and node.name not in _BODY_TESTS:
+            return f"the test {node.name!r} is not allowed"
+    return None
+
+
 class _BodyTemplates:
     """The letter's body: a sandboxed template over the recipient's fields, compiled once.
 
@@ -179,21 +230,28 @@ class _BodyTemplates:
         self.locations = {text: loc for loc, text in bodies.items()}
         for loc, text in bodies.items():
             try:
-                self.compiled[text] = self.env.from_string(text)
+                problem = _body_problem(self.env.parse(text))
+                if problem is None:
+                    self.compiled[text] = self.env.from_string(text)
             except jinja2.TemplateSyntaxError as exc:
-                message = f"line {exc.lineno} of the template: {exc.message}"
-                raise source.error([Problem(loc, message)]) from None
+                problem = f"line {exc.lineno} of the template: {exc.message}"
+            if problem:
+                raise source.error([Problem(loc, problem)])
 
     def paragraphs(self, body: str, recipient: Recipient, salutation: str, index: int) -> tuple[str, ...]:
         fields = {"id": recipient.id, "name": recipient.name, "title": recipient.title or "",
                   "salutation": salutation, "address": list(recipient.address),
                   "addressee": recipient.addressee}
+        where = self.locations[body]
         try:
             text = self.compiled[body].render(recipient=fields)
         except jinja2.TemplateError as exc:
-            where = self.locations[body]
             raise self.source.error([Problem(where, (
                 f"cannot be filled in for recipients[{index}] ({recipient.id}): {exc}"))]) from None
+        if len(text) > MAX_BODY:
+            raise self.source.error([Problem(where, (
+                f"filled in for recipients[{index}] ({recipient.id}) it is {len(text):,} characters "
+                f"long; a cover letter holds at most {MAX_BODY:,}"))])
         return tuple(" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip())
 
 
@@ -243,6 +301,12 @@ def _laid_out(renderer: Renderer, mailing: Mailing, packs: Sequence[Pack], part:
             if line.width > address.width + 0.01:
                 field = ("name",) if number == 0 else ("address", number - 1)
                 problems.append(Problem((*loc, *field), "is too long for the envelope window"))
+    if not problems and part == "full":
+        _check_return_address(document.pages[0], mailing)
+    if not problems:
+        for overflow in overflows(document):
+            problems.append(Problem(("recipients", packs[overflow.page - 1].index), (
+                f"the cover letter runs past its margin ({overflow.text[:40]!r}); break the long word")))
     if problems:
         raise mailing.recipients_source.error(problems)
     return document
@@ -268,6 +332,17 @@ def _first_paragraph(box) -> bool:
     return box.element_tag == "p" and "first-paragraph" in box.element.get("class", "")
 
 
+def _check_return_address(page, mailing: Mailing) -> None:
+    """The return address on one line inside the window (DIN 5008: the remarks zone's last line);
+    US Letter shows none (the envelope carries it)."""
+    window = _find(page, lambda box: "window" in box.element.get("class", "").split())
+    back = _find(page, lambda box: "return-address" in box.element.get("class", "").split())
+    if window is not None and back is not None and any(
+            line.width > window.width + 0.01 for line in _lines(back)):
+        raise mailing.letter_source.error([Problem(("sender", "return_address"),
+                                                   "is too long for the envelope window")])
+
+
 @dataclass(frozen=True)
 class Stationery:
     """The layer a group of letters shares, laid out once, and where their salutation stands."""
@@ -283,6 +358,10 @@ def render_stationery(renderer: Renderer, mailing: Mailing, pack: Pack) -> Stati
             "the cover letter runs over one page; shorten the body or the address"))])
     page = document.pages[0]
     window = _find(page, lambda box: "window" in box.element.get("class", "").split())
+    _check_return_address(page, mailing)
+    for overflow in overflows(document):  # the text the letters share: the letter's own
+        raise mailing.letter_source.error([Problem((), (
+            f"the cover letter runs past its margin ({overflow.text[:40]!r}); break the long word"))])
     first = _find(page, _first_paragraph)
     gap = first.position_y - (window.position_y + window.margin_height())
     return Stationery(document.write_pdf(), gap)
@@ -347,15 +426,16 @@ def assemble(mailing: Mailing, packs: Sequence[Pack], letters_pdf: bytes, appeal
                 single.pages.extend(appeal_pages)
                 _describe(single, mailing, pack)
                 target = pack_path(pack.recipient.id)
-                single.save(target, deterministic_id=True)
-                written.append(Written(target, len(single.pages), target.stat().st_size))
+                data = _saved(single)
+                write_file(target, data)
+                written.append(Written(target, len(single.pages), len(data)))
             combined.pages.append(covers.pages[number])
             combined.pages.extend(appeal_pages)
             if (1 + len(appeal_pages)) % 2:
                 box = covers.pages[number].mediabox
                 combined.add_blank_page(page_size=(float(box[2]), float(box[3])))
         _describe(combined, mailing, None)
-        combined.save(combined_path, deterministic_id=True)
+        write_file(combined_path, _saved(combined))
     return written
 
 
@@ -376,7 +456,7 @@ def _info(mailing: Mailing, pack: Pack | None) -> dict[str, str]:
 def _describe(pdf: pikepdf.Pdf, mailing: Mailing, pack: Pack | None) -> None:
     info = _info(mailing, pack)
     pdf.docinfo = pdf.make_indirect(pikepdf.Dictionary({k: pikepdf.String(v) for k, v in info.items()}))
-    language = (pack.recipient.language if pack else None) or mailing.letter.language
+    language = pack.language if pack else mailing.letter.language
     pdf.Root.Lang = pikepdf.String(language)
 
 
@@ -385,12 +465,15 @@ def merge(parts: Sequence[Path], target: Path, mailing: Mailing) -> int:
 
     Streamed part by part (pdfcat): a parliament's 60,000 pages never sit in memory at once.
     """
-    with target.open("wb") as out:
-        concatenation = Concatenation(out)
-        for path in parts:
-            with pikepdf.open(path) as part:
-                concatenation.add(part)
-        return concatenation.close(info=_info(mailing, None), catalog={"/Lang": mailing.letter.language})
+    try:
+        with target.open("wb") as out:
+            concatenation = Concatenation(out)
+            for path in parts:
+                with pikepdf.open(path) as part:
+                    concatenation.add(part)
+            return concatenation.close(info=_info(mailing, None), catalog={"/Lang": mailing.letter.language})
+    except OSError as exc:
+        raise UserError(f"{target}: cannot be written: {exc.strerror or exc}") from None
 
 
 def chunks(packs: Sequence[Pack], shared: Callable[[Pack], object] = lambda pack: pack.paper,
@@ -414,9 +497,11 @@ def write_letters(renderer: Renderer, mailing: Mailing, staging, shard: str | No
 
     started = time.perf_counter()
     packs = mailing.packs
+    removed = _remove_stale_packs(mailing, staging, parse_shard(shard) if shard else None)
     if not packs:
-        return [f"letters: no recipient falls in shard {shard}"]
-    appeal_pdfs = {paper: editions.handout(renderer, mailing.appeal, mailing.words, paper).data
+        return [f"letters: no recipient falls in shard {shard}", *removed]
+    appeal_pdfs = {paper: editions.handout(renderer, mailing.appeal, mailing.words, paper,
+                                           mailing.appeal_source).data
                    for paper in sorted({pack.paper for pack in packs})}
     # A layer for each text that two or more letters share; the others are laid out whole.
     counts = Counter(pack.shared for pack in packs)
@@ -444,7 +529,22 @@ def write_letters(renderer: Renderer, mailing: Mailing, staging, shard: str | No
             f"{sum(w.pages for w in written)} pages  {sum(w.size for w in written) / 1e6:.1f} MB",
             f"{staging.out_dir / name}  {pages} pages  {combined.stat().st_size / 1e6:.1f} MB",
             f"letters: {len(written)} packs in {seconds:.2f} s, {seconds / len(written) * 1000:.1f} ms "
-            "per pack"]
+            "per pack", *removed]
+
+
+def _remove_stale_packs(mailing: Mailing, staging, shard: tuple[int, int] | None) -> list[str]:
+    """Stage the removal of the packs of recipients no longer in the file: of those this shard
+    would hold, so that shards sharing a folder never remove each other's packs. A summary line."""
+    folder = staging.out_dir / "letters"
+    stale = sorted(path.stem for path in folder.glob("*.pdf")
+                   if path.is_file() and FILE_ID.fullmatch(path.stem) and path.stem not in mailing.ids
+                   and (shard is None or in_shard(path.stem, *shard)))
+    for stem in stale:
+        staging.remove(f"letters/{stem}.pdf")
+    if not stale:
+        return []
+    return [f"{folder}/  {len(stale)} packs removed, their recipients no longer in "
+            f"{mailing.recipients_source.path}: {', '.join(stale[:5])}{', …' if len(stale) > 5 else ''}"]
 
 
 def _chunk(renderer: Renderer, mailing: Mailing, group: Sequence[Pack], appeal_pdf: bytes,

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from .errors import UserError
 from .source import Problem, Source, duplicates, parse_yaml, read_yaml
 
 
@@ -19,16 +20,19 @@ def _not_blank(text: str) -> str:
 
 
 def _iso_date(value: Any) -> Any:
-    # YAML already turns 2025-06-16 into a date; text must be ISO 8601 too, never a number.
-    if isinstance(value, dt.datetime):
-        raise ValueError("must be a date (YYYY-MM-DD), without a time")
-    if isinstance(value, dt.date):
+    # The YAML loader leaves dates as text (source.py): an impossible one gets a message here.
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
     if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            pass
+        text = value.strip()
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            try:
+                return dt.date.fromisoformat(text)
+            except ValueError:
+                raise ValueError(f"{text} is not a day of the calendar (check the month and the day)") \
+                    from None
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}.*", text):
+            raise ValueError("must be a date (YYYY-MM-DD), without a time")
     raise ValueError(f"must be an ISO 8601 date such as 2025-06-16, not {value!r}")
 
 
@@ -42,9 +46,27 @@ def _bcp47(tag: str) -> str:
     return tag
 
 
+def lookup(tag: str, available) -> str | None:
+    """The entry of `available` that serves language `tag`, by BCP 47 lookup (RFC 4647, 3.4): the
+    tag itself, then with its last subtag removed, and so on (en-GB-oxendict, en-GB, en), ignoring
+    case. None when none does."""
+    by_case = {str(key).lower(): key for key in available}
+    subtags = tag.lower().split("-")
+    while subtags:
+        if "-".join(subtags) in by_case:
+            return by_case["-".join(subtags)]
+        subtags.pop()
+        if subtags and len(subtags[-1]) == 1:  # a singleton (x-, u-) never ends a range
+            subtags.pop()
+    return None
+
+
 Text = Annotated[str, Field(min_length=1), AfterValidator(_not_blank)]
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 Language = Annotated[str, AfterValidator(_bcp47)]
+
+
+AUTHORS_LENGTH = 1_000
 
 
 class Strict(BaseModel):
@@ -64,7 +86,8 @@ class Appeal(Strict):
     language: Language
     date: IsoDate
     title: Text
-    short_title: Text | None = None
+    # The running footer's: it shares the footer with the page number, on two lines at most.
+    short_title: Annotated[Text, Field(max_length=160)] | None = None
     publication: Text
     subject: Text | None = None
     keywords: list[Text] = []
@@ -74,6 +97,18 @@ class Appeal(Strict):
     @property
     def running_title(self) -> str:
         return self.short_title or self.title
+
+    @property
+    def authors(self) -> str:
+        """The signatories' names for the PDF's Author entry, cut short with "…" past AUTHORS_LENGTH
+        characters: a PDF/A string holds at most 32,767 bytes, and thousands of names do not fit."""
+        names = ""
+        for signatory in self.signatories:
+            joined = f"{names}, {signatory.name}" if names else signatory.name
+            if len(joined) > AUTHORS_LENGTH:
+                return f"{names}, …"
+            names = joined
+        return names
 
     def texts(self) -> list[tuple[tuple[str | int, ...], str]]:
         """Every text an edition may print, with its key path (for the font coverage check)."""
@@ -88,20 +123,24 @@ class Appeal(Strict):
         return out
 
 
-_PAGE_OF_FIELDS = re.compile(r"\{(\w*)\}")
-
-
-def _page_of(template: str) -> str:
-    unknown = {f for f in _PAGE_OF_FIELDS.findall(template)} - {"page", "pages"}
-    if unknown or "{page}" not in template:
-        raise ValueError("must contain {page} (and may contain {pages}), nothing else in braces")
+def _fields(template: str, required: set[str], optional: frozenset[str] = frozenset()) -> str:
+    """A template with `{name}` fields, filled in by plain replacement (never str.format: data is
+    not code, and `{month.__class__}` or `{day:>20000000}` must not run): the required fields
+    present, and nothing else in braces."""
+    rest = template
+    for field in required | optional:
+        rest = rest.replace("{" + field + "}", "")
+    missing = [field for field in sorted(required) if "{" + field + "}" not in template]
+    if missing or "{" in rest or "}" in rest:
+        names = ", ".join("{" + f + "}" for f in sorted(required))
+        extra = f" (and may contain {', '.join('{' + f + '}' for f in sorted(optional))})" if optional else ""
+        raise ValueError(f"must contain {names}{extra} and nothing else in braces")
     return template
 
 
-def _placeholders(template: str, fields: set[str]) -> str:
-    if set(_PAGE_OF_FIELDS.findall(template)) != fields:
-        raise ValueError(f"must contain {', '.join('{' + f + '}' for f in sorted(fields))} "
-                         "and nothing else in braces")
+def fill(template: str, **values: object) -> str:
+    for field, value in values.items():
+        template = template.replace("{" + field + "}", str(value))
     return template
 
 
@@ -116,7 +155,7 @@ class Words(Strict):
 
     signatories: Text
     signatories_continued: Text
-    page_of: Annotated[Text, AfterValidator(_page_of)]
+    page_of: Annotated[Text, AfterValidator(lambda f: _fields(f, {"page"}, frozenset({"pages"})))]
     edition_handout: Text
     edition_archive: Text
     colophon: Text
@@ -127,11 +166,19 @@ class Words(Strict):
     colophon_verify: Text
     colophon_stack: Text
     months: Annotated[list[Text], AfterValidator(_twelve_months)]
-    date_format: Annotated[Text, AfterValidator(lambda f: _placeholders(f, {"day", "month", "year"}))]
+    date_format: Annotated[Text, AfterValidator(lambda f: _fields(f, {"day", "month", "year"}))]
 
     def date(self, day: dt.date) -> str:
         """`day` as the language writes it in a letter: 16 June 2025."""
-        return self.date_format.format(day=day.day, month=self.months[day.month - 1], year=day.year)
+        return fill(self.date_format, day=day.day, month=self.months[day.month - 1], year=day.year)
+
+
+# The most each data file may weigh: generous for the data, small enough that a wrong file
+# (a video, /dev/zero) is refused at once. 2,500 signatories take about 150 kB.
+APPEAL_LIMIT = 4 * 2**20
+WORDS_LIMIT = 256 * 2**10
+LETTER_LIMIT = 256 * 2**10
+RECIPIENTS_LIMIT = 32 * 2**20
 
 
 def load_appeal(path: Path, raw: bytes | None = None) -> tuple[Appeal, Source]:
@@ -139,7 +186,12 @@ def load_appeal(path: Path, raw: bytes | None = None) -> tuple[Appeal, Source]:
 
     A UserError names every problem with file, line and key path.
     """
-    source = read_yaml(path, "appeal data") if raw is None else parse_yaml(raw, path, "appeal data")
+    if raw is None:
+        source = read_yaml(path, "appeal data", APPEAL_LIMIT)
+    elif len(raw) > APPEAL_LIMIT:
+        raise UserError(f"{path}: larger than {APPEAL_LIMIT // 2**20} MB, the limit for the appeal data")
+    else:
+        source = parse_yaml(raw, path, "appeal data")
     appeal = source.validate(Appeal)
     problems = duplicates((s.name for s in appeal.signatories), ("signatories",), "name", "signatory")
     if problems:
@@ -148,14 +200,14 @@ def load_appeal(path: Path, raw: bytes | None = None) -> tuple[Appeal, Source]:
 
 
 def load_words(path: Path, language: str, cited_by: Source, at: tuple = ("language",)) -> Words:
-    """The words for `language` (or its primary subtag: en-GB falls back to en) from `path`.
+    """The words for `language` from `path`, by BCP 47 lookup (en-GB is served by en).
 
     A language the file lacks is reported at the key `at` of the data that asked for it.
     """
-    source = read_yaml(path, "edition words")
-    for tag in (language, language.split("-")[0]):
-        if tag in source.data:
-            return source.validate(Words, at=(tag,))
+    source = read_yaml(path, "edition words", WORDS_LIMIT)
+    found = lookup(language, source.data)
+    if found is not None:
+        return source.validate(Words, at=(found,))
     known = ", ".join(sorted(map(str, source.data))) or "none"
     raise cited_by.error([Problem(at, (
         f"no words for the language {language!r} in {path} (it has: {known}); "
@@ -165,13 +217,19 @@ def load_words(path: Path, language: str, cited_by: Source, at: tuple = ("langua
 # The cover letters: data/letter.yaml and data/recipients.yaml.
 
 # A recipient's id becomes a file name: letters, digits, and . _ - inside, nothing else.
-_FILE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+FILE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 def _file_id(value: str) -> str:
-    if not _FILE_ID.fullmatch(value):
+    if not FILE_ID.fullmatch(value):
         raise ValueError(f"must be usable as a file name (letters, digits, '.', '_', '-'), not {value!r}")
     return value
+
+
+# A signature image: a scan at 600 dpi of a 60 × 20 mm signature is 1,400 × 500 pixels and a few
+# hundred kilobytes; these limits refuse a wrong file (or a decompression bomb) before it is read.
+IMAGE_LIMIT = 5 * 2**20
+IMAGE_PIXELS = 25_000_000
 
 
 def _project_image(value: str) -> str:
@@ -180,7 +238,43 @@ def _project_image(value: str) -> str:
     path = (ROOT / value).resolve()
     if not path.is_relative_to(STYLE_DIR) or not path.is_file():
         raise ValueError(f"must name an image file under styles/ (the build reads no other), not {value!r}")
+    problem = image_problem(path)
+    if problem:
+        raise ValueError(f"{value}: {problem}")
     return value
+
+
+def image_problem(path: Path) -> str | None:
+    """Why the image at `path` cannot be drawn, or None: it must be a PNG or JPEG that decodes
+    whole within the limits, or an SVG without a document type (whose entities could reach
+    other files). WeasyPrint would only warn, and leave the signature out."""
+    size = path.stat().st_size
+    if size > IMAGE_LIMIT:
+        return f"is {size / 2**20:.1f} MB; a signature image may have at most {IMAGE_LIMIT // 2**20} MB"
+    data = path.read_bytes()
+    if data.startswith(b"\x89PNG\r\n\x1a\n") or data.startswith(b"\xff\xd8\xff"):
+        from PIL import Image, ImageFile
+
+        # WeasyPrint sets LOAD_TRUNCATED_IMAGES for the whole process, and would draw half an image.
+        lenient, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
+        try:
+            with Image.open(path) as image:
+                width, height = image.size
+                if width * height > IMAGE_PIXELS:
+                    return (f"is {width:,} × {height:,} pixels; a signature image may have at most "
+                            f"{IMAGE_PIXELS:,} pixels")
+                image.load()
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+            return f"cannot be read as an image: {exc}"
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = lenient
+        return None
+    head = data[:4096].decode("utf-8", "replace").lower()
+    if "<svg" in head:
+        if "<!doctype" in head or "<!entity" in head:
+            return "is an SVG with a document type or entities, which may reach other files; remove them"
+        return None
+    return "is not a PNG, JPEG or SVG image"
 
 
 Paper = Literal["a4", "letter"]
@@ -220,12 +314,20 @@ class Letter(Strict):
     enclosure: Text
     translations: dict[str, LetterText] = {}
 
+    def text_language(self, language: str | None) -> str | None:
+        """The language of the letter's words that serves `language` (None: the letter's own), by
+        BCP 47 lookup among the letter's language and its translations; None if none does."""
+        if language is None:
+            return self.language
+        return lookup(language, [self.language, *self.translations])
+
     def text(self, language: str | None) -> LetterText | None:
-        """The letter's words in `language` (None: the letter's own), or None if it has none."""
-        if language in (None, self.language):
+        """The letter's words for `language` (None: the letter's own), or None if it has none."""
+        found = self.text_language(language)
+        if found == self.language:
             return LetterText(subject=self.subject, body=self.body, closing=self.closing,
                               enclosure=self.enclosure)
-        return self.translations.get(language) or self.translations.get(language.split("-")[0])
+        return self.translations.get(found) if found is not None else None
 
 
 class Recipient(Strict):

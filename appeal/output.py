@@ -1,81 +1,352 @@
-"""Writing outputs so that a failed build never touches what an earlier build wrote."""
+"""Putting a build's files in place all or nothing, even when the build is killed halfway.
+
+A build writes every file into its own hidden staging folder inside the output folder
+(`.build-XXXX/new/`), then commits it:
+
+1. Under the output folder's lock (`.appeal-build.lock`), the last files that depend on the
+   folder's contents (SHA256SUMS) are computed and staged, and every target is checked writable.
+2. The staged files are flushed to disk, then a journal listing every file to put in place and
+   every file to remove is written and renamed to `journal`: the commit point.
+3. Each earlier file is kept aside as a hard link in `.build-XXXX/old/`, and the new file renamed
+   over it (SHA256SUMS last, so `sha256sum -c` never passes a half-committed folder). Removed files
+   are moved aside the same way.
+4. The journal is deleted, then the staging folder.
+
+An error before the commit point removes the staging folder: the folder is as it was. An error
+during step 3 (a folder made read-only, a file in the way) moves the kept files back: the
+folder is as it was. A build killed during step 3 (SIGKILL, a power cut after the journal reached
+the disk) leaves its journal; the next build, under the lock, finds the staging folder, sees that
+no live process owns it, and completes the commit from the journal before doing anything else
+(`recover`). A staging folder without a journal whose owner is gone is simply removed: each
+build holds an exclusive lock (flock) on `.build-XXXX/owner.lock` while it lives, and the kernel
+releases it however the process ends, so two builds at once never remove each other's work.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import errno
+import fcntl
+import json
 import os
 import shutil
+import signal
+import sys
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .errors import UserError
 
+STAGING_PREFIX = ".build-"
+FOLDER_LOCK = ".appeal-build.lock"
+OWNER_LOCK = "owner.lock"
+JOURNAL = "journal"
+
+# Lock files a forked worker must not keep open: a worker outliving a killed build would
+# otherwise keep the build's staging folder looking alive.
+inherited_fds: set[int] = set()
+
 
 class Staging:
-    """Collects the files of one build in a hidden folder inside the output folder.
-
-    `commit()` renames them all into place (a rename within one file system: no file is ever seen
-    half-written); leaving the `with` block without committing (an error, an interrupt) removes
-    the hidden folder, so the output folder never holds a half-written or mixed build.
-    """
+    """Collects the files of one build in a hidden folder inside the output folder; `commit()`
+    puts them all in place, leaving the `with` block without committing removes them."""
 
     def __init__(self, out_dir: Path) -> None:
         self.out_dir = out_dir
         self.folder: Path | None = None
         self.staged: list[str] = []
+        self.removed: list[str] = []
+        self._owner: int | None = None
+        self.recovered: list[str] = []
 
     def __enter__(self) -> Staging:
         return self
 
-    def path(self, relative: str) -> Path:
-        """Where to write the file that will become `out_dir/relative` (its folder exists)."""
+    def _open(self) -> Path:
+        """The staging folder, made on first use (a build that fails validation makes none)."""
         if self.folder is None:
             try:
                 self.out_dir.mkdir(parents=True, exist_ok=True)
-                self.folder = Path(tempfile.mkdtemp(dir=self.out_dir, prefix=".build-"))
+                with folder_lock(self.out_dir):
+                    self.recovered += recover(self.out_dir)
+                    folder = Path(tempfile.mkdtemp(dir=self.out_dir, prefix=STAGING_PREFIX))
+                    self._owner = _lock_owner(folder)
+                    self.folder = folder
             except OSError as exc:
                 raise UserError(f"{self.out_dir}: cannot be written: {exc.strerror or exc}") from None
-        temp = self.folder / relative
+        return self.folder
+
+    def new(self, relative: str) -> Path:
+        return self._open() / "new" / relative
+
+    def path(self, relative: str) -> Path:
+        """Where to write the file that will become `out_dir/relative` (its folder exists)."""
+        temp = self.new(relative)
         temp.parent.mkdir(parents=True, exist_ok=True)
-        self.staged.append(relative)
+        if relative not in self.staged:
+            self.staged.append(relative)
         return temp
 
     def scratch(self, name: str) -> Path:
-        """A path in the hidden folder for a file that is never committed (removed with the folder)."""
-        path = self.path(name)
-        self.staged.remove(name)
+        """A path in the staging folder for a file that is never committed (removed with the folder)."""
+        path = self._open() / "scratch" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
     def add(self, relative: str, data: bytes) -> Path:
         """Stage `data` as `out_dir/relative`; the final path."""
-        temp = self.path(relative)
-        try:
-            temp.write_bytes(data)
-        except OSError as exc:
-            raise UserError(f"{self.out_dir / relative}: cannot be written: {exc.strerror or exc}") from None
+        write_file(self.path(relative), data)
         return self.out_dir / relative
 
-    def commit(self) -> None:
-        mode = 0o666 & ~_umask()
-        for relative in self.staged:
-            target = self.out_dir / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            temp = self.folder / relative
-            os.chmod(temp, mode)
-            os.replace(temp, target)
+    def remove(self, relative: str) -> None:
+        """Remove `out_dir/relative` when the build commits."""
+        if relative not in self.removed:
+            self.removed.append(relative)
+
+    def commit(self, finish: Callable[[Staging], None] | None = None) -> None:
+        """Put every staged file in place, all or nothing (the module's docstring says how).
+
+        `finish` runs under the output folder's lock just before, to stage what depends on the
+        folder's contents as this commit leaves them (SHA256SUMS).
+        """
+        folder = self._open()
+        with folder_lock(self.out_dir):
+            self.recovered += recover(self.out_dir, keep=folder)
+            if finish is not None:
+                finish(self)
+            # What `finish` staged goes in last: a reader checking the folder against SHA256SUMS
+            # sees a half-committed folder fail the check.
+            replace = list(self.staged)
+            mode = 0o666 & ~_umask()
+            self._check_targets(replace)
+            _sync(folder)
+            with _signals_held():
+                _write_journal(folder, replace, self.removed)
+                done: list[tuple[str, str]] = []
+                relative = ""
+                try:
+                    for relative in replace:
+                        _put_in_place(folder, self.out_dir, relative, mode)
+                        done.append(("replace", relative))
+                    for relative in self.removed:
+                        if _set_aside(folder, self.out_dir, relative):
+                            done.append(("remove", relative))
+                    _sync(self.out_dir)
+                    (folder / JOURNAL).unlink()
+                except OSError as exc:
+                    reason = exc.strerror or str(exc)
+                    try:
+                        _roll_back(folder, self.out_dir, done)
+                        (folder / JOURNAL).unlink()
+                    except OSError:
+                        raise UserError(f"{self.out_dir / relative}: cannot be put in place: {reason}; "
+                                        "the earlier files could not all be put back either: the next "
+                                        "build completes this one") from None
+                    raise UserError(f"{self.out_dir / relative}: cannot be put in place: {reason}; "
+                                    f"nothing in {self.out_dir} changed") from None
         self.staged.clear()
+        self.removed.clear()
         self._clean()
+
+    def _check_targets(self, replace: list[str]) -> None:
+        """Fail before the commit point, not halfway, when a target cannot be written."""
+        device = os.stat(self.folder).st_dev
+        for relative in [*replace, *self.removed]:
+            target = self.out_dir / relative
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if target.is_dir() and not target.is_symlink():
+                    raise UserError(f"{target}: is a folder; the build would put a file there")
+                if not os.access(target.parent, os.W_OK | os.X_OK):
+                    raise OSError(errno.EACCES, os.strerror(errno.EACCES), str(target.parent))
+                if os.stat(target.parent).st_dev != device:
+                    raise OSError(errno.EXDEV, "on another file system than the output folder",
+                                  str(target.parent))
+            except OSError as exc:
+                raise UserError(f"{exc.filename or target}: cannot be written: {exc.strerror or exc}; "
+                                f"nothing in {self.out_dir} changed") from None
 
     def __exit__(self, *exc_info) -> None:
         self.staged.clear()
+        self.removed.clear()
         self._clean()
 
     def _clean(self) -> None:
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
             self.folder = None
+        if self._owner is not None:
+            inherited_fds.discard(self._owner)
+            os.close(self._owner)
+            self._owner = None
 
 
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Write `data`; a full disk or a refused write is a message, not a traceback."""
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot be written: {exc.strerror or exc}") from None
+
+
+@contextlib.contextmanager
+def folder_lock(out_dir: Path) -> Iterator[None]:
+    """The output folder's lock, held while staging folders are made, recovered and committed."""
+    fd = os.open(out_dir / FOLDER_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    try:
+        with contextlib.suppress(OSError):  # a file system without locks: no concurrent builds there
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _lock_owner(folder: Path) -> int:
+    """Hold `folder/owner.lock` for as long as this build lives; the descriptor."""
+    fd = os.open(folder / OWNER_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    with contextlib.suppress(OSError):
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    inherited_fds.add(fd)
+    return fd
+
+
+def _owned(folder: Path) -> bool:
+    """Whether a live build holds `folder` (its owner lock cannot be taken)."""
+    try:
+        fd = os.open(folder / OWNER_LOCK, os.O_RDWR | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False  # made under the folder lock with its owner lock at once: none means none
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    except OSError:
+        return True  # cannot tell on this file system: leave it
+    finally:
+        os.close(fd)
+
+
+def recover(out_dir: Path, keep: Path | None = None) -> list[str]:
+    """Finish or remove the staging folders of builds that ended without cleaning up (call under
+    the folder lock); one line for each commit completed."""
+    try:
+        return _recover(out_dir, keep)
+    except (OSError, ValueError, KeyError) as exc:
+        raise UserError(f"{out_dir}: an interrupted build could not be completed: {exc}; remove the "
+                        f"{STAGING_PREFIX}* folders there by hand once no build runs") from None
+
+
+def _recover(out_dir: Path, keep: Path | None) -> list[str]:
+    notes = []
+    for folder in sorted(out_dir.glob(STAGING_PREFIX + "*")):
+        if folder == keep or not folder.is_dir() or _owned(folder):
+            continue
+        journal = folder / JOURNAL
+        if journal.is_file():
+            plan = json.loads(journal.read_text(encoding="utf-8"))
+            for relative in plan["replace"]:
+                staged = folder / "new" / relative
+                if staged.exists():
+                    (out_dir / relative).parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(staged, out_dir / relative)
+            for relative in plan["remove"]:
+                (out_dir / relative).unlink(missing_ok=True)
+            _sync(out_dir)
+            journal.unlink()
+            notes.append(f"completed a build that was interrupted while putting its files in place "
+                         f"({len(plan['replace'])} files, {folder.name})")
+        shutil.rmtree(folder, ignore_errors=True)
+    return notes
+
+
+def _write_journal(folder: Path, replace: list[str], remove: list[str]) -> None:
+    temp = folder / (JOURNAL + ".tmp")
+    with temp.open("w", encoding="utf-8") as file:
+        json.dump({"replace": replace, "remove": remove}, file)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temp, folder / JOURNAL)
+    _fsync_dir(folder)
+
+
+def _put_in_place(folder: Path, out_dir: Path, relative: str, mode: int) -> None:
+    """Keep the earlier file aside (a hard link, so the target never goes missing), then rename the
+    new one over it."""
+    target, staged = out_dir / relative, folder / "new" / relative
+    if target.exists():
+        kept = folder / "old" / relative
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(target, kept)
+        except OSError:
+            shutil.copy2(target, kept)  # a file system without hard links
+    os.chmod(staged, mode)
+    os.replace(staged, target)
+
+
+def _set_aside(folder: Path, out_dir: Path, relative: str) -> bool:
+    target = out_dir / relative
+    if not target.exists():
+        return False
+    kept = folder / "old" / relative
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(target, kept)
+    return True
+
+
+def _roll_back(folder: Path, out_dir: Path, done: list[tuple[str, str]]) -> None:
+    """Undo the steps done so far, newest first: the earlier files back in place."""
+    for action, relative in reversed(done):
+        target, kept = out_dir / relative, folder / "old" / relative
+        if kept.exists():
+            os.replace(kept, target)
+        elif action == "replace":
+            target.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM while files are put in place: the commit is short, and finishing it
+    beats undoing it; the signal is acted on right after."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    try:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    except (AttributeError, ValueError):  # not the main thread, or no POSIX signals
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _sync(folder: Path) -> None:
+    """Flush the file system holding `folder` (one syncfs call, not one fsync per file)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                if ctypes.CDLL(None, use_errno=True).syncfs(fd) == 0:
+                    return
+            finally:
+                os.close(fd)
+    os.sync()

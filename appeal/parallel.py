@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import multiprocessing
 import os
@@ -32,6 +34,24 @@ def _run(index: int) -> tuple[Any, list[logging.LogRecord], BaseException | None
         return None, keep.records, exc
     finally:
         logger.removeHandler(keep)
+
+
+def _worker_start() -> None:
+    """A forked worker: ends with its build, leaves interrupts to it, holds none of its locks."""
+    import signal
+
+    from .output import inherited_fds
+
+    # Ctrl-C reaches every process of the terminal's group: the build stops the workers itself,
+    # so a worker prints no traceback of its own; SIGTERM (what the build sends) just ends it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    for fd in list(inherited_fds):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    # Linux: die with the build (PR_SET_PDEATHSIG), so a killed build leaves no worker behind.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
 
 
 def workers() -> int:
@@ -70,7 +90,7 @@ def run_all(jobs: Sequence[Callable[[], Any]], done: Callable[[Any], None] | Non
     _jobs = jobs
     logger = logging.getLogger("weasyprint")
     try:
-        with multiprocessing.get_context("fork").Pool(count) as pool:
+        with multiprocessing.get_context("fork").Pool(count, initializer=_worker_start) as pool:
             for value, records, error in pool.imap(_run, range(first, len(jobs)), chunksize=1):
                 for record in records:
                     logger.handle(record)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
+import logging
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import jinja2
@@ -13,6 +16,7 @@ from markupsafe import Markup
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
+from .errors import UserError
 from .fetcher import AssetFetcher
 from .paths import STYLE_DIR, TEMPLATE_DIR
 
@@ -86,6 +90,58 @@ def modification_time(day: dt.date) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 
 
+class _Warnings(logging.Handler):
+    """WeasyPrint's warnings during a build: each one means something is missing from a page (an
+    image it could not read, a style it ignored), so the build stops on any of them."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        # The subsetter notice (cli.py) is advice about speed, not about the pages.
+        if not message.startswith("note:") and "Using fontTools instead of HarfBuzz-Subset" not in message:
+            self.messages.append(message)
+
+    def check(self, what: str) -> None:
+        if self.messages:
+            messages = list(dict.fromkeys(self.messages))
+            self.messages.clear()
+            raise UserError(f"WeasyPrint warned while laying out {what}; the build stops rather than "
+                            "write a page with something missing:\n  " + "\n  ".join(messages))
+
+
+@contextlib.contextmanager
+def stop_on_warnings() -> Iterator[_Warnings]:
+    """Collect WeasyPrint's warnings; `check(what)` after each render raises them as a UserError."""
+    handler = _Warnings()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
+
+@contextlib.contextmanager
+def source_date_epoch(moment: dt.date | dt.datetime) -> Iterator[None]:
+    """Give fontTools' subsetter `moment` for the fonts' `head` times, unless the caller set one.
+
+    fontTools otherwise stamps the build time into every subset font, and the bytes change.
+    """
+    import calendar
+
+    if os.environ.get("SOURCE_DATE_EPOCH"):
+        yield
+        return
+    os.environ["SOURCE_DATE_EPOCH"] = str(calendar.timegm(moment.timetuple()))
+    try:
+        yield
+    finally:
+        del os.environ["SOURCE_DATE_EPOCH"]
+
+
 @dataclass(frozen=True)
 class Rendered:
     """A finished PDF in memory."""
@@ -116,3 +172,53 @@ class Renderer:
         data = document.write_pdf(**options)
         return Rendered(data, len(document.pages))
 
+
+
+@dataclass(frozen=True)
+class Overflow:
+    """Text drawn outside the box it belongs to, found after layout."""
+
+    page: int  # from 1
+    key: str  # the data-key of the nearest element that names one, or the margin box (@bottom-left)
+    text: str
+
+
+_TOLERANCE = 0.5  # CSS px: rounding, not a visible overrun
+
+
+def overflows(document) -> list[Overflow]:
+    """Every run of text that a laid-out `document` draws outside its frame: past the page's
+    content area, its margin box, an entry of the signature list or a cover letter's margins.
+    WeasyPrint lets a word too long for its line run on (off the paper, over the next column); the
+    editions break such words (`overflow-wrap`), and this proves that nothing still runs over."""
+    from weasyprint.formatting_structure import boxes
+
+    found = []
+    for number, page in enumerate(document.pages, 1):
+        page_box = page._page_box
+        area = (page_box.content_box_x(), page_box.content_box_x() + page_box.width)
+        bottom = page_box.margin_height()
+        for child in page_box.children:
+            if isinstance(child, boxes.MarginBox):
+                pending = [(child, (child.content_box_x(), child.content_box_x() + child.width),
+                            child.at_keyword)]
+            else:
+                pending = [(child, area, "")]
+            while pending:
+                box, (left, right), key = pending.pop()
+                element = getattr(box, "element", None)
+                tag = getattr(box, "element_tag", None) if element is not None else None
+                if tag == "li":  # the entry's number hangs in its padding
+                    left, right = box.padding_box_x(), box.padding_box_x() + box.padding_width()
+                elif tag == "article":  # a cover letter's padding is its margins
+                    left, right = box.content_box_x(), box.content_box_x() + box.width
+                if element is not None and element.get("data-key") and not isinstance(child, boxes.MarginBox):
+                    key = element.get("data-key")
+                if isinstance(box, boxes.TextBox | boxes.InlineReplacedBox):
+                    start, end = box.position_x, box.position_x + box.margin_width()
+                    if (start < left - _TOLERANCE or end > right + _TOLERANCE or box.position_y < 0
+                            or box.position_y + box.margin_height() > bottom + _TOLERANCE):
+                        text = getattr(box, "text", "") or "(an image)"
+                        found.append(Overflow(number, key, text))
+                pending.extend((kid, (left, right), key) for kid in getattr(box, "children", ()))
+    return found

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from .errors import UserError
+from .text import normalise, refusal
 
 Loc = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
@@ -25,6 +27,14 @@ def key_path(loc: Sequence[str | int]) -> str:
         else:
             text += f".{part}" if text else str(part)
     return text
+
+
+def parse_key_path(text: str) -> Loc:
+    """`signatories[3].name` -> `('signatories', 3, 'name')`: the inverse of key_path."""
+    loc: list[str | int] = []
+    for name, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", text):
+        loc.append(int(index) if index else name)
+    return tuple(loc)
 
 
 @dataclass(frozen=True)
@@ -85,6 +95,9 @@ def _problems(exc: ValidationError) -> list[Problem]:
             message = "is not a known key (a typo?)"
         elif kind in ("string_too_short", "too_short"):
             message = "must not be empty"
+        elif kind in ("string_too_long", "too_long"):
+            unit = "characters" if isinstance(err.get("input"), str) else "items"
+            message = f"is too long: at most {err['ctx']['max_length']:,} {unit}"
         elif kind in ("string_type", "list_type", "dict_type", "model_type"):
             expected = {"string_type": "text", "list_type": "a list",
                         "dict_type": "a mapping of keys", "model_type": "a mapping of keys"}[kind]
@@ -104,24 +117,61 @@ def _describe(value: Any) -> str:
 
 # libyaml's parser when PyYAML was built with it (a parliament's recipients parse 10 times
 # faster); the same safe constructor either way: tags that make Python objects are refused.
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def read_yaml(path: Path, what: str) -> Source:
-    """Read `path` as YAML with the safe loader; any unreadable input is a UserError naming the file."""
+class _Loader(_BaseLoader):
+    """The safe loader, with dates left as text: the models read them, so that an impossible date
+    such as 2025-02-30 gets a message naming its key instead of a crash in the YAML constructor."""
+
+    yaml_implicit_resolvers: ClassVar = {
+        first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()}
+
+
+# What the data may be made of: text, numbers, true/false, lists and mappings. Any other tag
+# (!!python/..., !!binary, !!timestamp, !!set) is refused before anything is constructed.
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{kind}" for kind in ("str", "int", "float", "bool", "null", "seq", "map")}
+# The data is a few levels deep; anything deeper is not the data (and costs stack to walk).
+MAX_DEPTH = 32
+# Every text of the data, in characters. The longest paragraph of the appeal has about 1,000.
+MAX_TEXT = 10_000
+
+
+def read_limited(path: Path, what: str, limit: int) -> bytes:
+    """The bytes of `path`, refused past `limit` bytes without reading further (`/dev/zero` ends
+    here); any unreadable input is a UserError naming the file."""
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as file:
+            raw = file.read(limit + 1)
     except FileNotFoundError:
         raise UserError(f"{path}: no such file ({what})") from None
     except IsADirectoryError:
-        raise UserError(f"{path}: is a folder, not a YAML file ({what})") from None
+        raise UserError(f"{path}: is a folder, not a file ({what})") from None
     except OSError as exc:
-        raise UserError(f"{path}: cannot be read: {exc.strerror}") from None
-    return parse_yaml(raw, path, what)
+        raise UserError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    if len(raw) > limit:
+        raise UserError(f"{path}: larger than {_size(limit)}, the limit for the {what}; "
+                        "is this the right file?")
+    return raw
+
+
+def _size(limit: int) -> str:
+    return f"{limit // 2**20} MB" if limit >= 2**20 else f"{limit // 2**10} kB"
+
+
+def read_yaml(path: Path, what: str, limit: int) -> Source:
+    """Read `path` as YAML with the safe loader; any unreadable input is a UserError naming the file."""
+    return parse_yaml(read_limited(path, what, limit), path, what)
 
 
 def parse_yaml(raw: bytes, path: Path, what: str) -> Source:
-    """`raw` as YAML, named `path` in messages; any unreadable input is a UserError."""
+    """`raw` as YAML, named `path` in messages; any unreadable input is a UserError.
+
+    Aliases may not expand the data more than tenfold (a kilobyte of nested aliases expands to
+    gigabytes); tags other than plain ones are refused; every text is normalised to NFC and
+    checked for characters the data may not hold (text.py).
+    """
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -131,27 +181,25 @@ def parse_yaml(raw: bytes, path: Path, what: str) -> Source:
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         raise UserError(f"{path}:{line}: a NUL byte: this is a binary file, not the {what}")
-    loader = _SafeLoader(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             raise UserError(f"{path}: the file is empty; it should hold the {what}")
         lines: dict[Loc, int] = {}
         problems: list[Problem] = []
-        _walk(node, (), lines, problems)
+        _walk(node, lines, problems, path)
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f":{mark.line + 1}" if mark else ""
         reason = exc.problem or str(exc)
-        if "constructor for the tag" in reason:
-            tag = reason.split("'")[1] if "'" in reason else reason
-            reason = f"the YAML tag {tag!r} is not allowed: the data is plain text, lists and keys"
         raise UserError(f"{path}{line}: not valid YAML: {reason}") from None
     except yaml.YAMLError as exc:
         raise UserError(f"{path}: not valid YAML: {exc}") from None
     finally:
         loader.dispose()
+    data = _clean(data, (), problems)
     source = Source(path, data, lines, raw)
     if problems:
         raise source.error(problems)
@@ -160,21 +208,86 @@ def parse_yaml(raw: bytes, path: Path, what: str) -> Source:
     return source
 
 
-def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int], problems: list[Problem]) -> None:
-    """Record the line of every key and item; flag keys given twice (PyYAML keeps the last silently)."""
-    lines[loc] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        seen: set[Any] = set()
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else repr(key_node.value)
-            if key in seen:
-                problems.append(Problem((*loc, key), "is given twice"))
-            seen.add(key)
-            _walk(value_node, (*loc, key), lines, problems)
-            lines[(*loc, key)] = key_node.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _walk(item, (*loc, index), lines, problems)
+def _walk(root: yaml.Node, lines: dict[Loc, int], problems: list[Problem], path: Path) -> None:
+    """Record the line of every key and item; flag keys given twice (PyYAML keeps the last silently).
+
+    Refuses, with the line, what would make the data more than plain text: a tag, nesting past
+    MAX_DEPTH, and aliases that expand the data more than EXPANSION times (the composer shares one
+    node between an anchor and its aliases; walking the data expands them: a kilobyte of nested
+    aliases, a "billion laughs", would be gigabytes).
+    """
+    budget = EXPANSION * _distinct_nodes(root) + 1_000
+    pending: list[tuple[yaml.Node, Loc]] = [(root, ())]
+    while pending:
+        node, loc = pending.pop()
+        line = node.start_mark.line + 1
+        budget -= 1
+        if budget < 0:
+            raise UserError(f"{path}:{line}: {key_path(loc) or 'the data'}: aliases (*name) expand the data "
+                            f"more than {EXPANSION} times over; write the values out")
+        if node.tag not in _PLAIN_TAGS:
+            raise UserError(f"{path}:{line}: not valid YAML: the YAML tag {node.tag!r} is not allowed: "
+                            "the data is plain text, lists and keys")
+        if len(loc) > MAX_DEPTH:
+            raise UserError(f"{path}:{line}: the data is nested more than {MAX_DEPTH} levels deep")
+        lines.setdefault(loc, line)
+        if isinstance(node, yaml.MappingNode):
+            keys: set[Any] = set()
+            for key_node, value_node in node.value:
+                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else repr(key_node.value)
+                if key in keys:
+                    problems.append(Problem((*loc, key), "is given twice"))
+                keys.add(key)
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _PLAIN_TAGS:
+                    pending.append((key_node, (*loc, key)))
+                pending.append((value_node, (*loc, key)))
+                lines[(*loc, key)] = key_node.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode):
+            pending.extend(((item, (*loc, index)) for index, item in enumerate(node.value)))
+
+
+# How many times over aliases may repeat the data they name (a merge of shared defaults is a few).
+EXPANSION = 10
+
+
+def _distinct_nodes(root: yaml.Node) -> int:
+    seen: set[int] = set()
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            pending.extend(part for pair in node.value for part in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            pending.extend(node.value)
+    return len(seen)
+
+
+def _clean(value: Any, loc: Loc, problems: list[Problem]) -> Any:
+    """`value` with every text in NFC; a problem for each text the data may not hold."""
+    if isinstance(value, str):
+        value = normalise(value)
+        why = refusal(value)
+        if why:
+            problems.append(Problem(loc, why))
+        elif len(value) > MAX_TEXT:
+            problems.append(Problem(loc, f"is {len(value):,} characters long; the limit for one text "
+                                         f"is {MAX_TEXT:,}"))
+        return value
+    if isinstance(value, list):
+        return [_clean(item, (*loc, index), problems) for index, item in enumerate(value)]
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if isinstance(key, str):
+                key = normalise(key)
+                if refusal(key):
+                    problems.append(Problem((*loc, key), refusal(key)))
+            out[key] = _clean(item, (*loc, key), problems)
+        return out
+    return value
 
 
 def duplicates(values: Iterable[str], loc: Loc, field: str, what: str) -> list[Problem]:
@@ -182,7 +295,7 @@ def duplicates(values: Iterable[str], loc: Loc, field: str, what: str) -> list[P
     first: dict[str, int] = {}
     problems = []
     for index, value in enumerate(values):
-        norm = " ".join(value.split()).casefold()
+        norm = " ".join(normalise(value).split()).casefold()
         if norm in first:
             problems.append(Problem((*loc, index, field),
                                     f"{what} {value!r} is listed twice "

@@ -1,23 +1,49 @@
-"""`build.py verify`: is this PDF an unchanged archival edition of the appeal? One line per check."""
+"""`build.py verify`: is this PDF an unchanged archival edition of the appeal? One line per check.
+
+Reading a file's text can never prove what its reader sees: a white box over a paragraph, a
+sentence drawn as an artifact, a note in the margin leave the text of the source in place. So
+verify rebuilds the edition from the source embedded in the file and compares:
+
+- With the same stack and the same fingerprint (this tool's code, templates, styles, fonts and
+  words), the build is reproducible: the file must be the rebuild, byte for byte.
+- Otherwise (another version of WeasyPrint's font subsetter, of pikepdf, of this tool), every page
+  must render pixel for pixel as the rebuild's does, with the same text, page boxes, annotations,
+  attachments, tags, outline and metadata. The line says which proof was given.
+
+Either way a difference is named with its page.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import hashlib
+import os
 import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 import pikepdf
 from pypdf import PdfReader
 
 from .archive import SOURCE_MIME, SOURCE_NAME, TOOL
-from .errors import UserError
-from .model import Appeal, load_appeal
+from .errors import UserError, printable
+from .model import APPEAL_LIMIT, Appeal, load_appeal, load_words
+from .source import read_limited
 
 # What line breaking and hyphenation may change: white space and hyphens (-, U+2010, soft hyphen).
 _BREAKS = re.compile(r"[\s\-\u2010\u00ad]+")
+# The resolution pages are compared at: a letter of 8 pt body text is about 17 pixels high.
+COMPARE_DPI = 150
+# The largest file verify reads: the archive of 5,000 signatories has 5 MB.
+PDF_LIMIT = 256 * 2**20
+# The creator mark the archive carries (archive.ArchiveFacts.creator_tool).
+_CREATOR = re.compile(rf"{TOOL} (?P<version>\S+) \((?P<edition>[^;()]+); "
+                      r"fingerprint (?P<fingerprint>[0-9a-f]+)\); (?P<stack>.+)")
 
 
 def squash(text: str) -> str:
@@ -52,9 +78,9 @@ def expected_texts(appeal: Appeal) -> list[str]:
     return texts
 
 
-def reading_text(path: Path) -> str:
+def reading_text(pdf_data: bytes) -> str:
     """The text a reader reads: every page's text less its artifacts (running footers, page numbers)."""
-    with pikepdf.open(path) as pdf:
+    with pikepdf.open(BytesIO(pdf_data)) as pdf:
         for page in pdf.pages:
             kept, artifact = [], []
             for operands, operator in pikepdf.parse_content_stream(page):
@@ -73,46 +99,100 @@ def reading_text(path: Path) -> str:
     return "\n".join(page.extract_text() or "" for page in PdfReader(copy).pages)
 
 
-def _creator_tool(pdf: pikepdf.Pdf) -> str:
+@dataclass(frozen=True)
+class Mark:
+    """What the file says made it: xmp:CreatorTool, read apart."""
+
+    creator: str
+    version: str = ""
+    edition: str = ""
+    fingerprint: str = ""
+    stack: str = ""
+
+    @property
+    def ours(self) -> bool:
+        return bool(self.stack)
+
+
+def _mark(pdf: pikepdf.Pdf) -> Mark:
     with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
-        return str(meta.get("xmp:CreatorTool", ""))
+        creator = str(meta.get("xmp:CreatorTool", ""))
+    match = _CREATOR.fullmatch(creator)
+    return Mark(creator, **match.groupdict()) if match else Mark(creator)
 
 
-def checks(path: Path) -> Iterator[Check]:
-    """Each check in turn; stops early only where the next checks need what failed."""
+def _modified(pdf: pikepdf.Pdf) -> dt.datetime | None:
+    with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
+        text = str(meta.get("xmp:ModifyDate", ""))
     try:
-        pdf = pikepdf.open(path)
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
+        return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def embedded_source(pdf: pikepdf.Pdf) -> tuple[bytes | None, Check]:
+    """The source data embedded in the file, read no further than the appeal data's size limit
+    (a small compressed stream can inflate to gigabytes), and the check line about it."""
+    spec = pdf.attachments.get(SOURCE_NAME)
+    if spec is None:
+        return None, Check(False, f"embedded source data: no attachment named {SOURCE_NAME}")
+    stream = spec.get_file()
+    raw = stream.obj.read_raw_bytes()
+    filters = stream.obj.get("/Filter")
+    filters = list(filters) if isinstance(filters, pikepdf.Array) else [] if filters is None else [filters]
+    if filters == [pikepdf.Name.FlateDecode]:
+        inflate = zlib.decompressobj()
+        try:
+            source = inflate.decompress(raw, APPEAL_LIMIT + 1)
+        except zlib.error as exc:
+            return None, Check(False, f"embedded source data {SOURCE_NAME}: cannot be decompressed ({exc})")
+    elif not filters:
+        source = raw
+    else:
+        return None, Check(False, f"embedded source data {SOURCE_NAME}: encoded with "
+                                  f"{' '.join(map(str, filters))}, which this tool never writes")
+    if len(source) > APPEAL_LIMIT:
+        return None, Check(False, f"embedded source data {SOURCE_NAME}: larger than "
+                                  f"{APPEAL_LIMIT // 2**20} MB, the limit for the appeal data")
+    mime = str(stream.mime_type)
+    relationship = str(spec.obj.get("/AFRelationship", ""))
+    in_af = any(item.objgen == spec.obj.objgen for item in pdf.Root.get("/AF", []))
+    return source, Check(mime == SOURCE_MIME and relationship == "/Source" and in_af,
+                         f"embedded source data {SOURCE_NAME}: {len(source)} bytes, MIME {mime or 'none'}, "
+                         f"relationship {relationship.lstrip('/') or 'none'}"
+                         f"{'' if in_af else ', not an associated file (/AF)'}")
+
+
+def open_pdf(data: bytes, name: str) -> pikepdf.Pdf:
+    try:
+        return pikepdf.open(BytesIO(data))
+    except pikepdf.PasswordError:
+        raise UserError(f"{name}: is encrypted with a password; an archival edition never is") from None
     except pikepdf.PdfError as exc:
-        raise UserError(f"{path}: not a readable PDF ({exc})") from None
-    with pdf:
-        creator = _creator_tool(pdf)
-        ours = creator.startswith(f"{TOOL} (")
-        edition = creator[len(TOOL) + 2:].split(")", 1)[0] if ours else "unknown"
-        yield Check(ours, f"made by {creator}" if ours else
-                    f"not made by {TOOL}: xmp:CreatorTool is {creator or 'missing'}")
+        raise UserError(f"{name}: not a readable PDF ({exc})") from None
 
-        spec = pdf.attachments.get(SOURCE_NAME)
-        if spec is None:
-            yield Check(False, f"embedded source data: no attachment named {SOURCE_NAME}")
+
+def checks(data: bytes, name: str, words_path: Path, rebuild: bool = True) -> Iterator[Check]:
+    """Each check in turn; stops early only where the next checks need what failed.
+
+    The build runs them all but the rebuild on every archive it writes (it is the rebuild).
+    """
+    with open_pdf(data, name) as pdf:
+        mark = _mark(pdf)
+        yield Check(mark.ours, f"made by {mark.creator}" if mark.ours else
+                    f"not made by {TOOL}: xmp:CreatorTool is {mark.creator or 'missing'}")
+        source, check = embedded_source(pdf)
+        yield check
+        if source is None:
             return
-        source = spec.get_file().read_bytes()
-        mime = str(spec.get_file().mime_type)
-        relationship = str(spec.obj.get("/AFRelationship", ""))
-        in_af = any(item.objgen == spec.obj.objgen for item in pdf.Root.get("/AF", []))
-        sha256 = hashlib.sha256(source).hexdigest()
-        yield Check(mime == SOURCE_MIME and relationship == "/Source" and in_af,
-                    f"embedded source data {SOURCE_NAME}: {len(source)} bytes, MIME {mime or 'none'}, "
-                    f"relationship {relationship.lstrip('/') or 'none'}"
-                    f"{'' if in_af else ', not an associated file (/AF)'}")
-
-    page_text = reading_text(path)
+        modified = _modified(pdf)
+    sha256 = hashlib.sha256(source).hexdigest()
+    page_text = reading_text(data)
     yield Check(sha256 in page_text,
                 f"source SHA-256 {sha256} {'is' if sha256 in page_text else 'is not'} the one printed "
                 "in the colophon")
     try:
-        appeal, _ = load_appeal(Path(f"{path.name}:{SOURCE_NAME}"), source)
+        appeal, appeal_source = load_appeal(Path(f"{name}:{SOURCE_NAME}"), source)
     except UserError as exc:
         yield Check(False, f"embedded source is not valid appeal data: {exc}")
         return
@@ -121,37 +201,254 @@ def checks(path: Path) -> Iterator[Check]:
         f"page text matches the source: title, {len(appeal.body)} paragraphs, "
         f"{len(appeal.signatories)} signatories, in order") if not missing else
         f"page text differs from the source at: {missing[0][:70]!r} ({len(missing)} passages)")
-    yield from validation(path)
-    if ours:
-        yield Check(True, f"edition: {edition}; source SHA-256: {sha256}")
+    if rebuild and mark.ours:
+        yield from compare_with_rebuild(data, appeal, words_path, appeal_source, mark, modified)
+    yield from validation(data)
+    if mark.ours:
+        yield Check(True, f"edition: {mark.edition}; source SHA-256: {sha256}")
 
 
-def validation(path: Path) -> Iterator[Check]:
+def compare_with_rebuild(data: bytes, appeal: Appeal, words_path: Path, source, mark: Mark,
+                         modified: dt.datetime | None) -> Iterator[Check]:
+    """Rebuild the archive from `source` as the file says it was made, and compare."""
+    from . import editions
+    from .render import Renderer, source_date_epoch
+    from .versions import stack
+
+    try:
+        words = load_words(words_path, appeal.language, source)
+        facts = editions.archive_facts(appeal, words, source.raw)
+        # The colophon prints the stack the file claims; the rebuild prints the same.
+        claimed = dataclasses.replace(facts, stack=mark.stack, modified=modified or facts.modified)
+        with source_date_epoch(claimed.modified):
+            rebuilt = editions.archive(Renderer(), appeal, words, source, claimed).data
+    except UserError as exc:
+        yield Check(False, f"the edition cannot be rebuilt from its embedded source: {exc}")
+        return
+    same = facts.fingerprint == mark.fingerprint and stack() == mark.stack
+    if rebuilt == data:
+        yield Check(True, "identical, byte for byte, to the edition rebuilt from its embedded source with "
+                          f"{'this stack and' if same else 'the stack it names and'} fingerprint "
+                          f"{facts.fingerprint}: every page is as published")
+        return
+    differences = list(differences_from(data, rebuilt, fonts=same))
+    if same:
+        if not differences:
+            at = next((i for i, (a, b) in enumerate(zip(data, rebuilt, strict=False)) if a != b),
+                      min(len(data), len(rebuilt)))
+            differences = [f"the file differs from the rebuild from byte {at:,} on (the rebuild has "
+                           f"{len(rebuilt):,} bytes, the file {len(data):,}); its pages look the same"]
+        for difference in differences[:12]:
+            yield Check(False, f"differs from the edition rebuilt from its embedded source: {difference}")
+        return
+    made_by = (f"the file was made with fingerprint {mark.fingerprint} and {mark.stack}; this is "
+               f"fingerprint {facts.fingerprint} with {stack()}")
+    if not differences:
+        yield Check(True, f"every page renders pixel for pixel (at {COMPARE_DPI} dpi) as in the edition "
+                          "rebuilt from its embedded source, with the same text, page boxes, annotations, "
+                          "attachments, tags, outline and metadata; not compared byte for byte, as "
+                          f"{made_by}")
+        return
+    for difference in differences[:12]:
+        yield Check(False, f"differs from the edition rebuilt from its embedded source: {difference}")
+    yield Check(False, f"note: {made_by}; a difference may come from that: for a byte-for-byte rebuild, "
+                       "install the stack the file names and check out the commit with its fingerprint")
+
+
+def differences_from(data: bytes, rebuilt: bytes, fonts: bool) -> Iterator[str]:
+    """What a reader could see differ between two PDFs, each named with its page: page count and
+    boxes, each page's rendering and text, its annotations and other entries, and the document's
+    catalogue (attachments, tags, outline, actions), information and XMP metadata. With `fonts`
+    False, the font programs and the stack named in the metadata may differ."""
+    import pypdfium2 as pdfium
+
+    with pikepdf.open(BytesIO(data)) as mine, pikepdf.open(BytesIO(rebuilt)) as theirs:
+        if len(mine.pages) != len(theirs.pages):
+            yield f"it has {len(mine.pages)} pages, the rebuild {len(theirs.pages)}"
+        pages_mine = {page.objgen: index for index, page in enumerate(mine.pages)}
+        pages_theirs = {page.objgen: index for index, page in enumerate(theirs.pages)}
+        for number, (a, b) in enumerate(zip(mine.pages, theirs.pages, strict=False), 1):
+            where = _first_difference(_page_entries(a, pages_mine), _page_entries(b, pages_theirs))
+            if where is not None:
+                yield f"page {number}: its entry {where or 'itself'} differs (annotations, boxes, actions)"
+            if fonts:
+                where = _first_difference(_canonical(a.obj.get("/Resources"), pages_mine),
+                                          _canonical(b.obj.get("/Resources"), pages_theirs))
+                if where is not None:
+                    yield f"page {number}: its resources differ at /Resources{where} (fonts, images)"
+        skip = {"/Pages", "/Metadata"}
+        where = _first_difference(_canonical(mine.Root, pages_mine, skip),
+                                  _canonical(theirs.Root, pages_theirs, skip))
+        if where is not None:
+            yield f"the document catalogue differs at {where} (attachments, tags, outline or actions)"
+        info_skip = set() if fonts else {"/Creator", "/Producer"}
+        where = _first_difference(_canonical(mine.trailer.get("/Info"), pages_mine, info_skip),
+                                  _canonical(theirs.trailer.get("/Info"), pages_theirs, info_skip))
+        if where is not None:
+            yield f"the document information differs at {where or 'its whole'}"
+        if _xmp(mine, fonts) != _xmp(theirs, fonts):
+            yield "the XMP metadata differs"
+    documents = pdfium.PdfDocument(data), pdfium.PdfDocument(rebuilt)
+    try:
+        for index in range(min(len(documents[0]), len(documents[1]))):
+            yield from _page_differences(index, documents[0][index], documents[1][index])
+    finally:
+        for document in documents:
+            document.close()
+
+
+def _page_differences(index: int, mine, theirs) -> Iterator[str]:
+    from PIL import ImageChops
+
+    number = index + 1
+    text_mine, text_theirs = mine.get_textpage().get_text_range(), theirs.get_textpage().get_text_range()
+    if text_mine != text_theirs:
+        at = next((i for i, (a, b) in enumerate(zip(text_mine, text_theirs, strict=False)) if a != b),
+                  min(len(text_mine), len(text_theirs)))
+        yield (f"page {number}: its text differs from the rebuild's at {text_mine[at:at + 40]!r} "
+               f"(the rebuild has {text_theirs[at:at + 40]!r})")
+    scale = COMPARE_DPI / 72
+    image_mine = mine.render(scale=scale, may_draw_forms=True).to_pil().convert("RGB")
+    image_theirs = theirs.render(scale=scale, may_draw_forms=True).to_pil().convert("RGB")
+    if image_mine.size != image_theirs.size:
+        yield f"page {number}: its size differs from the rebuild's"
+        return
+    box = ImageChops.difference(image_mine, image_theirs).getbbox()
+    if box:
+        mm = 25.4 / COMPARE_DPI
+        left, top, right, bottom = (round(v * mm) for v in box)
+        yield (f"page {number}: looks different from the rebuild in the area {left} to {right} mm from "
+               f"the left, {top} to {bottom} mm from the top")
+
+
+def _page_entries(page: pikepdf.Page, pages: dict) -> dict:
+    """A page's own entries (boxes, annotations, actions, groups), but its content and resources."""
+    seen: dict = {}
+    return {key: _canonical(value, pages, frozenset(), seen) for key, value in page.obj.items()
+            if key not in ("/Parent", "/Contents", "/Resources")}
+
+
+def _xmp(pdf: pikepdf.Pdf, fonts: bool) -> str:
+    metadata = pdf.Root.get("/Metadata")
+    text = metadata.read_bytes().decode("utf-8", "replace") if metadata is not None else ""
+    if not fonts:
+        text = re.sub(r"<(xmp:CreatorTool|pdf:Producer)>.*?</\1>", "", text, flags=re.S)
+    return text
+
+
+def _canonical(obj: Any, pages: dict, skip: set[str] = frozenset(), seen: dict | None = None) -> Any:
+    """`obj` as plain Python values that two files can be compared by, independent of object
+    numbers: a page as its number, a stream as its decoded data's SHA-256, an object met again
+    as the order in which it was first met (outline and structure trees refer back)."""
+    seen = {} if seen is None else seen
+    if isinstance(obj, pikepdf.Object) and obj.is_indirect:
+        if obj.objgen in pages:
+            return ("page", pages[obj.objgen])
+        if obj.objgen in seen:
+            return ("again", seen[obj.objgen])
+        seen[obj.objgen] = len(seen)
+    if isinstance(obj, pikepdf.Stream):
+        try:
+            content = hashlib.sha256(obj.read_bytes()).hexdigest()
+        except pikepdf.PdfError:
+            content = hashlib.sha256(obj.read_raw_bytes()).hexdigest()
+        entries = {k: _canonical(v, pages, frozenset(), seen) for k, v in obj.stream_dict.items()
+                   if k not in ("/Length", "/Filter", "/DecodeParms")}
+        return ("stream", content, entries)
+    if isinstance(obj, pikepdf.Dictionary):
+        return {key: _canonical(value, pages, frozenset(), seen) for key, value in obj.items()
+                if key not in skip}
+    if isinstance(obj, pikepdf.Array):
+        return [_canonical(item, pages, frozenset(), seen) for item in obj]
+    if isinstance(obj, pikepdf.Name | pikepdf.String):
+        return (type(obj).__name__, bytes(obj) if isinstance(obj, pikepdf.String) else str(obj))
+    return obj
+
+
+def _first_difference(a: Any, b: Any, path: str = "") -> str | None:
+    """The key path of the first place where two canonical values differ, or None."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            if key not in a or key not in b:
+                return f"{path}{key}"
+            found = _first_difference(a[key], b[key], f"{path}{key}")
+            if found is not None:
+                return found
+        return None
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return f"{path} ({len(a)} items, the rebuild {len(b)})"
+        for index, (x, y) in enumerate(zip(a, b, strict=True)):
+            found = _first_difference(x, y, f"{path}[{index}]")
+            if found is not None:
+                return found
+        return None
+    return None if a == b else path
+
+
+def validation(data: bytes) -> Iterator[Check]:
     """PDF/A-3a and PDF/UA-1 by the page-validation rules, failed rules named."""
+    import tempfile
+
     import page
 
-    for profile, label in (("3a", "PDF/A-3a"), ("ua1", "PDF/UA-1")):
-        report = page.validate_pdf(str(path), profile=profile)
-        failed = sorted({f.rule_id for f in report.failures})
-        yield Check(report.is_compliant and not failed,
-                    f"{label}: {'no failed rules' if not failed else 'failed ' + ', '.join(failed[:6])}")
+    # page-validation reads a file by its name.
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as file:
+        file.write(data)
+        file.flush()
+        for profile, label in (("3a", "PDF/A-3a"), ("ua1", "PDF/UA-1")):
+            report = page.validate_pdf(file.name, profile=profile)
+            failed = sorted({f.rule_id for f in report.failures})
+            yield Check(report.is_compliant and not failed,
+                        f"{label}: {'no failed rules' if not failed else 'failed ' + ', '.join(failed[:6])}")
 
 
-def verify(path: Path) -> int:
-    """Print one line per check; 0 when every check holds, 1 otherwise."""
+def self_check(data: bytes, name: str) -> None:
+    """The checks of verify but the rebuild, on an archive just built: a build never hands out an
+    archive that fails them (a UserError lists the failures, and nothing is written)."""
+    failed = [check.line() for check in checks(data, name, Path(), rebuild=False) if not check.ok]
+    if failed:
+        raise UserError(f"{name}: the archive just built fails verify, so the build stops and writes "
+                        "nothing:\n  " + "\n  ".join(failed))
+
+
+def _extract_target(target: Path) -> None:
+    """Fail before any work when `--extract` could not be written."""
+    if target.is_dir():
+        raise UserError(f"--extract {target}: is a folder; name the file to write, such as "
+                        f"{target / SOURCE_NAME}")
+    if not target.parent.is_dir():
+        raise UserError(f"--extract {target}: the folder {target.parent} does not exist")
+
+
+def run(path: Path, extract: Path | None, words_path: Path) -> int:
+    """`build.py verify`: print one line per check; 0 when every check holds, 1 otherwise."""
+    if extract is not None:
+        _extract_target(extract)
+    data = read_limited(path, "archival edition to verify", PDF_LIMIT)
     results = []
-    for check in checks(path):
-        print(check.line(), flush=True)
+    for check in checks(data, str(path), words_path):
+        print(printable(check.line()), flush=True)
         results.append(check.ok)
     verdict = bool(results) and all(results)
-    print(f"{path}: {'verified, an unchanged archival edition of the appeal' if verdict else 'NOT verified'}")
+    verdict_line = "verified, an unchanged archival edition of the appeal" if verdict else "NOT verified"
+    print(printable(f"{path}: {verdict_line}"))
+    if extract is not None:
+        with open_pdf(data, str(path)) as pdf:
+            source, _ = embedded_source(pdf)
+        if source is None:
+            raise UserError(f"{path}: holds no {SOURCE_NAME} to extract")
+        write_atomically(extract, source)
+        print(f"source data written to {extract}")
     return 0 if verdict else 1
 
 
-def extract_source(path: Path, target: Path) -> None:
-    """Write the embedded source data to `target`, byte for byte."""
-    with pikepdf.open(path) as pdf:
-        spec = pdf.attachments.get(SOURCE_NAME)
-        if spec is None:
-            raise UserError(f"{path}: holds no {SOURCE_NAME} to extract")
-        target.write_bytes(spec.get_file().read_bytes())
+def write_atomically(target: Path, data: bytes) -> None:
+    """Write `data` to `target` through a temporary file renamed over it: never half a file."""
+    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        temp.write_bytes(data)
+        os.replace(temp, target)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise UserError(f"{target}: cannot be written: {exc.strerror or exc}") from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import hashlib
 from importlib.metadata import version
 
 
@@ -37,3 +38,30 @@ def stack() -> str:
     pango_version = f"{number // 10000}.{number // 100 % 100}.{number % 100}"
     return (f"WeasyPrint {version('weasyprint')}, pydyf {version('pydyf')}, Pango {pango_version}, "
             f"HarfBuzz {_harfbuzz_version()}, subsetter {subsetter()}, pikepdf {version('pikepdf')}")
+
+
+def tool_version() -> str:
+    try:
+        return version("appeal-edition")
+    except Exception:  # run from a checkout that was never installed
+        return "unknown"
+
+
+@functools.cache
+def _tool_files_digest() -> bytes:
+    from .paths import ROOT
+
+    digest = hashlib.sha256()
+    for folder, pattern in (("appeal", "*.py"), ("templates", "*.html"), ("styles", "*.css"),
+                            ("styles/fonts", "*")):
+        for path in sorted((ROOT / folder).glob(pattern)):
+            if path.is_file():
+                digest.update(f"{folder}/{path.name}\0".encode() + path.read_bytes() + b"\0")
+    return digest.digest()
+
+
+def fingerprint(words_json: str) -> str:
+    """What made an edition besides its data and the stack: this tool's code, templates, styles and
+    fonts, and the words it printed around the data. The same fingerprint, data and stack give
+    the same bytes; `verify` compares it to say whether a byte-for-byte rebuild is to be expected."""
+    return hashlib.sha256(_tool_files_digest() + words_json.encode()).hexdigest()[:16]

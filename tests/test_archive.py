@@ -17,7 +17,7 @@ from pypdf import PdfReader
 
 from appeal.cli import main
 from appeal.paths import DATA_DIR, ROOT
-from appeal.verify import reading_text
+from appeal.verify import reading_text as _reading_text
 from helpers import assert_in_order, page_texts
 
 SOURCE = (DATA_DIR / "appeal.yaml").read_bytes()
@@ -237,3 +237,7 @@ def test_rebuilding_from_the_extracted_source_gives_the_same_bytes(archive, tmp_
     assert main(["verify", str(archive), "--extract", str(extracted)]) == 0
     assert main(["--data", str(extracted), "--edition", "archive", "--out", str(tmp_path / "out")]) == 0
     assert (tmp_path / "out" / "appeal-archive.pdf").read_bytes() == archive.read_bytes()
+
+
+def reading_text(path: Path) -> str:
+    return _reading_text(path.read_bytes())

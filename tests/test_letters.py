@@ -178,6 +178,8 @@ def test_bad_recipients(tmp_path, earlier_build, capsys, recipients, expected):
      ["recipients[0]: the cover letter runs over one page"]),
     ({k: v for k, v in LETTER.items() if k != "signer"}, ["signer: is required"]),
     (dict(LETTER, date="next week"), ["date: must be an ISO 8601 date"]),
+    (dict(LETTER, sender=dict(LETTER["sender"], return_address="Joint Appeal · " + "A long street " * 5)),
+     ["sender.return_address: is too long for the envelope window"]),
 ])
 def test_bad_letter(tmp_path, earlier_build, capsys, letter, expected):
     err = _bad(tmp_path, earlier_build, capsys, letter=letter)
