@@ -16,6 +16,8 @@ from .model import Appeal
 from .render import pdf_info_date
 
 TOOL = "appeal-edition"
+# The empty signature field every archive carries, for `build.py sign` to fill (signing.py).
+SIGNATURE_FIELD = "Signature"
 SOURCE_NAME = "appeal.yaml"
 SOURCE_MIME = "application/yaml"
 
@@ -129,6 +131,7 @@ def finish(pdf_data: bytes, facts: ArchiveFacts) -> bytes:
             creation_date=created, mod_date=modified, relationship=Name.Source)
         pdf.attachments[SOURCE_NAME] = spec
         footers_as_artifacts(pdf)
+        signature_field(pdf)
         pdf.Root.AF = pikepdf.Array([spec.obj])
         # The stream is left uncompressed: PDF/A requires the XMP to be readable as it stands.
         pdf.Root.Metadata = pdf.make_stream(xmp_packet(facts), Type=Name.Metadata, Subtype=Name.XML)
@@ -229,3 +232,34 @@ def footers_as_artifacts(pdf: pikepdf.Pdf) -> int:
         for mcid in orphans:
             owners[mcid] = None
     return marked
+
+
+def signature_field(pdf: pikepdf.Pdf) -> None:
+    """An empty, invisible signature field on the last page, tagged, for a signature to fill later.
+
+    PDF/UA-1 and PDF/A-2/3 want every widget annotation in the structure tree, even an invisible
+    one, and a form field described by /TU; pyHanko fills an existing field without touching its
+    tags, but tags none it makes itself. So the field is made here: a widget with a zero-size
+    rectangle (no appearance needed) and the Print and Locked flags, a `Form` structure element
+    holding it by an object reference, and its entry in the parent tree.
+    """
+    page = pdf.pages[-1]
+    tree_root = pdf.Root.StructTreeRoot
+    parents = pikepdf.NumberTree(tree_root.ParentTree)
+    key = max(parents.keys(), default=-1) + 1
+    widget = pdf.make_indirect(pikepdf.Dictionary(
+        Type=Name.Annot, Subtype=Name.Widget, FT=Name.Sig, T=pikepdf.String(SIGNATURE_FIELD),
+        TU=pikepdf.String("Digital signature of the publisher of this edition"),
+        F=132, Rect=[0, 0, 0, 0], P=page.obj, StructParent=key))
+    document = tree_root.K[0] if isinstance(tree_root.K, pikepdf.Array) else tree_root.K
+    form = pdf.make_indirect(pikepdf.Dictionary(
+        Type=Name.StructElem, S=Name.Form, P=document,
+        K=pikepdf.Dictionary(Type=Name.OBJR, Obj=widget, Pg=page.obj)))
+    if not isinstance(document.K, pikepdf.Array):
+        document.K = pikepdf.Array([document.K])
+    document.K.append(form)
+    parents[key] = form
+    tree_root.ParentTreeNextKey = key + 1
+    page.obj.Annots = pdf.make_indirect(pikepdf.Array([*page.obj.get("/Annots", []), widget]))
+    page.obj.Tabs = Name.S  # PDF/UA: annotations in the order of the structure
+    pdf.Root.AcroForm = pdf.make_indirect(pikepdf.Dictionary(Fields=[widget]))

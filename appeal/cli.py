@@ -7,6 +7,7 @@ import contextlib
 import errno
 import hashlib
 import logging
+import os
 import signal
 import sys
 import time
@@ -17,7 +18,7 @@ from .errors import UserError, printable
 from .fetcher import RefusedURL
 from .paths import DATA_DIR, OUTPUT_DIR
 
-COMMANDS = ("build", "verify", "letters", "check")
+COMMANDS = ("build", "verify", "letters", "check", "sign")
 
 DESCRIPTION = """\
 Build the print-ready editions of the Joint Appeal to Uphold the Convention on the Prohibition
@@ -29,7 +30,9 @@ commands:
                        exists, and SHA256SUMS, into the output folder
   letters              a cover letter with the appeal for every recipient (data/recipients.yaml)
   check                validate the data without building anything
-  verify FILE.pdf      check that a PDF is an unchanged archival edition of the appeal
+  verify FILE.pdf      check that a PDF is an unchanged archival edition of the appeal, and
+                       its signature if it has one
+  sign FILE.pdf        sign an archival edition or a letter pack (PAdES, invisible)
 
 Run `python build.py COMMAND --help` for a command's options. Exit status: 0 done,
 2 a problem with the input (the message names file, line and key), 1 anything else."""
@@ -51,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="build only this edition (repeatable; default: all three, and the letters "
                             "when the recipients file exists)")
     _letter_options(build)
+    _signing_options(build, "--sign-key", "sign the archival edition and the letters with this PKCS#12 key")
     # The commands that read the data: their options are the build's.
     for name, help_text, description in (
         ("letters", "write a cover letter with the appeal for every recipient",
@@ -66,19 +70,54 @@ def _parser() -> argparse.ArgumentParser:
         command = commands.add_parser(name, help=help_text, description=description)
         _common(command)
         _letter_options(command)
+        if name == "letters":
+            _signing_options(command, "--sign-key",
+                             "sign every pack and the print file with this PKCS#12 key")
     verify = commands.add_parser(
         "verify", help="check that a PDF is an unchanged archival edition",
-        description="Check an archived copy: that this tool made it, that its embedded source data is "
-                    "intact and matches the text on its pages and the SHA-256 in its colophon, and that "
-                    "it passes PDF/A-3a and PDF/UA-1 validation. One line per check; exit status 0 "
-                    "only when every check holds, 1 when one fails, 2 when the file cannot be read.")
+        description="Check an archived copy: its signature, if it has one (signer, fingerprint, time, "
+                    "intact, covering the whole file, the chain if --trust is given); that this tool "
+                    "made it; that its embedded source data is intact and matches the text on its pages "
+                    "and the SHA-256 in its colophon; that it is the edition rebuilt from that source "
+                    "(byte for byte with the same stack, else page by page as rendered); and that it "
+                    "passes PDF/A-3a and PDF/UA-1 validation. A signed letter pack gets the signature's "
+                    "checks. One line per check; exit status 0 only when every check holds, 1 when one "
+                    "fails, 2 when the file cannot be read.")
     verify.add_argument("pdf", type=Path, metavar="FILE.pdf")
     verify.add_argument("--extract", type=Path, metavar="PATH",
                         help="also write the embedded source data (appeal.yaml) to PATH")
     verify.add_argument("--words", type=Path, default=DATA_DIR / "words.yaml", metavar="PATH",
                         help="the words the edition was built with (default: data/words.yaml)")
+    verify.add_argument("--trust", type=Path, action="append", default=[], metavar="CERT.pem",
+                        help="a certificate (PEM or DER) to trust as the root of the signer's chain "
+                             "(repeatable); without one the chain is reported as not checked")
     verify.add_argument("--debug", action="store_true", help="show a traceback on errors")
+    sign = commands.add_parser(
+        "sign", help="sign an archival edition or a letter pack (PAdES, invisible)",
+        description="Sign an archival edition, a letter pack or the print file with a PAdES signature "
+                    "(SHA-256, invisible, appended as an incremental update: the signed file is the "
+                    "unsigned one plus a revision). The key's password comes from APPEAL_SIGN_PASSWORD "
+                    "or is asked on the terminal, never from the command line. The signing time is "
+                    "SOURCE_DATE_EPOCH or the date the file records (not earlier than the "
+                    "certificate), so signing again gives the same bytes. The archive stays PDF/A-3a "
+                    "and PDF/UA-1, and is checked before it is written.")
+    sign.add_argument("pdf", type=Path, metavar="FILE.pdf")
+    sign.add_argument("--out", type=Path, metavar="SIGNED.pdf",
+                      help="write the signed file here (default: replace FILE.pdf, atomically)")
+    _signing_options(sign, "--key", "the signer's key and certificate, a PKCS#12 file (.p12, .pfx)",
+                     required=True)
+    sign.add_argument("--debug", action="store_true", help="show a traceback on errors")
     return parser
+
+
+def _signing_options(parser: argparse.ArgumentParser, key_option: str, key_help: str,
+                     required: bool = False) -> None:
+    parser.add_argument(key_option, type=Path, metavar="KEY.p12", required=required,
+                        help=f"{key_help}; its password from APPEAL_SIGN_PASSWORD or the terminal")
+    parser.add_argument("--reason", metavar="TEXT", help="the reason the signature states")
+    parser.add_argument("--location", metavar="TEXT", help="the place the signature states")
+    parser.add_argument("--timestamp-url", metavar="URL",
+                        help="add an RFC 3161 timestamp from this authority (PAdES B-T)")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -116,6 +155,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"error: {printable(str(exc))}", file=sys.stderr)
         return getattr(exc, "exit_status", 2)
+    except BrokenPipeError:
+        # The reader of our output went away (`build.py verify x.pdf | head`): not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except OSError as exc:
         # A file system failing under the build (a full disk, a full /tmp where WeasyPrint keeps
         # its fonts): the staging folder is gone by now, the output folder as it was.
@@ -147,7 +190,12 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "verify":
         from .verify import run
 
-        return run(args.pdf, args.extract, args.words)
+        return run(args.pdf, args.extract, args.words, args.trust)
+    if args.command == "sign":
+        from .signing import signing_from
+        from .verify import sign_edition
+
+        return sign_edition(args.pdf, args.out, signing_from(args))
     raise AssertionError(args.command)
 
 
@@ -208,6 +256,11 @@ def build(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     names = args.edition or [*editions.EDITIONS, *(["letters"] if args.letters else [])]
     appeal, source, words, mailing = load(args, letters="letters" in names)
+    signing = None
+    if args.sign_key:
+        from .signing import signing_from
+
+        signing = signing_from(args)
     renderer = Renderer()
     chosen = [editions.EDITIONS[name] for name in names if name != "letters"]
     lines = []
@@ -215,7 +268,7 @@ def build(args: argparse.Namespace) -> int:
         # In turn, not in forked workers: for three renders the fork costs what it saves (measured
         # with bench/bench_build.py), as every process pays the first render's warm-up again.
         for edition in chosen:
-            rendered = editions.make(edition, renderer, appeal, words, source)
+            rendered = editions.make(edition, renderer, appeal, words, source, signing)
             warned.check(edition.filename)
             if edition.archival:
                 from .verify import self_check
@@ -226,7 +279,7 @@ def build(args: argparse.Namespace) -> int:
         if mailing is not None:
             from .letters import write_letters
 
-            lines += write_letters(renderer, mailing, staging, args.shard)
+            lines += write_letters(renderer, mailing, staging, args.shard, signing)
             warned.check("the letters")
         staging.commit(lambda staging: lines.append(str(staging.add(editions.CHECKSUMS, checksums(staging)))))
     for note in staging.recovered + (mailing.fallbacks if mailing else []):

@@ -70,12 +70,13 @@ def archive_facts(appeal: Appeal, words: Words, source: bytes) -> ArchiveFacts:
 
 
 def archive(renderer: Renderer, appeal: Appeal, words: Words, source: Source,
-            facts: ArchiveFacts | None = None) -> Rendered:
-    """The appeal fixed for archiving: PDF/A-3a and PDF/UA-1, its source data embedded.
+            facts: ArchiveFacts | None = None, signing=None) -> Rendered:
+    """The appeal fixed for archiving: PDF/A-3a and PDF/UA-1, its source data embedded; signed
+    in its empty signature field when `signing` (signing.Signing) is given.
 
     `facts` (verify gives them) may name the stack and dates another build recorded.
     """
-    from .archive import SOURCE_NAME, finish
+    from .archive import SIGNATURE_FIELD, SOURCE_NAME, finish
 
     facts = facts or archive_facts(appeal, words, source.raw)
     html = render_html("archive.html", **context(
@@ -83,10 +84,15 @@ def archive(renderer: Renderer, appeal: Appeal, words: Words, source: Source,
         source_name=SOURCE_NAME, source_sha256=facts.sha256, stack=facts.stack))
     options = {"pdf_variant": "pdf/a-3a", "pdf_tags": True}
     document = laid_out(renderer, html, ARCHIVE.paper, source, **options)
-    return Rendered(finish(document.write_pdf(**options), facts), len(document.pages))
+    data = finish(document.write_pdf(**options), facts)
+    if signing is not None:
+        data = signing(data, facts.modified, existing_field=SIGNATURE_FIELD)
+    return Rendered(data, len(document.pages))
 
 
-def make(edition: Edition, renderer: Renderer, appeal: Appeal, words: Words, source: Source) -> Rendered:
+def make(edition: Edition, renderer: Renderer, appeal: Appeal, words: Words, source: Source,
+         signing=None) -> Rendered:
+    """The edition's PDF; the archive is signed when `signing` is given (handouts are for print)."""
     if edition.archival:
-        return archive(renderer, appeal, words, source)
+        return archive(renderer, appeal, words, source, signing=signing)
     return handout(renderer, appeal, words, edition.paper, source)

@@ -6,6 +6,7 @@ one document, the appeal once per paper, and each pack is assembled from their p
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import re
@@ -412,7 +413,7 @@ def _saved(pdf: pikepdf.Pdf) -> bytes:
 
 
 def assemble(mailing: Mailing, packs: Sequence[Pack], letters_pdf: bytes, appeal_pdf: bytes,
-             pack_path: Callable[[str], Path], combined_path: Path) -> list[Written]:
+             pack_path: Callable[[str], Path], combined_path: Path, signing=None) -> list[Written]:
     """Write each pack (cover letter, then the appeal) and one file of all of them for printing,
     each pack padded to an even page count so that duplex printing starts every pack on a new sheet.
     """
@@ -427,6 +428,8 @@ def assemble(mailing: Mailing, packs: Sequence[Pack], letters_pdf: bytes, appeal
                 _describe(single, mailing, pack)
                 target = pack_path(pack.recipient.id)
                 data = _saved(single)
+                if signing is not None:
+                    data = signing(data, _signed_at(mailing))
                 write_file(target, data)
                 written.append(Written(target, len(single.pages), len(data)))
             combined.pages.append(covers.pages[number])
@@ -489,8 +492,16 @@ def chunks(packs: Sequence[Pack], shared: Callable[[Pack], object] = lambda pack
     return out
 
 
-def write_letters(renderer: Renderer, mailing: Mailing, staging, shard: str | None) -> list[str]:
-    """Render and assemble every pack into the staging folder; the summary lines."""
+def _signed_at(mailing: Mailing) -> dt.datetime:
+    """The time a letter's signature states (unless SOURCE_DATE_EPOCH says otherwise): its date."""
+    day = mailing.letter.date
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+def write_letters(renderer: Renderer, mailing: Mailing, staging, shard: str | None,
+                  signing=None) -> list[str]:
+    """Render and assemble every pack into the staging folder, signed with `signing` if given
+    (each pack in the worker that assembles it; the print file once); the summary lines."""
     from tqdm import tqdm
 
     from .parallel import run_all
@@ -514,7 +525,7 @@ def write_letters(renderer: Renderer, mailing: Mailing, staging, shard: str | No
     targets = {pack.recipient.id: staging.path(f"letters/{pack.recipient.id}.pdf") for pack in packs}
     parts = [staging.scratch(f"parts/{number:05d}.pdf") for number in range(len(groups))]
     jobs = [functools.partial(_chunk, renderer, mailing, group, appeal_pdfs[group[0].paper],
-                              stationery.get(group[0].shared), targets, part)
+                              stationery.get(group[0].shared), targets, part, signing)
             for group, part in zip(groups, parts, strict=True)]
     with tqdm(total=len(packs), unit="pack", desc="letters", file=sys.stderr,
               disable=not sys.stderr.isatty(), leave=False) as bar:
@@ -523,7 +534,12 @@ def write_letters(renderer: Renderer, mailing: Mailing, staging, shard: str | No
     written = [item for result in results for item in result]
     name = "letters.pdf" if not shard else "letters-shard-{}-of-{}.pdf".format(*parse_shard(shard))
     combined = staging.path(name)
-    pages = merge(parts, combined, mailing)
+    if signing is None:
+        pages = merge(parts, combined, mailing)
+    else:
+        unsigned = staging.scratch(name)
+        pages = merge(parts, unsigned, mailing)
+        signing.file(unsigned, combined, _signed_at(mailing))
     seconds = time.perf_counter() - started
     return [f"{staging.out_dir / 'letters'}/  {len(written)} packs  "
             f"{sum(w.pages for w in written)} pages  {sum(w.size for w in written) / 1e6:.1f} MB",
@@ -548,6 +564,6 @@ def _remove_stale_packs(mailing: Mailing, staging, shard: tuple[int, int] | None
 
 
 def _chunk(renderer: Renderer, mailing: Mailing, group: Sequence[Pack], appeal_pdf: bytes,
-           stationery: Stationery | None, targets: dict[str, Path], part: Path) -> list[Written]:
+           stationery: Stationery | None, targets: dict[str, Path], part: Path, signing) -> list[Written]:
     covers = render_chunk(renderer, mailing, group, stationery)
-    return assemble(mailing, group, covers, appeal_pdf, targets.__getitem__, part)
+    return assemble(mailing, group, covers, appeal_pdf, targets.__getitem__, part, signing)

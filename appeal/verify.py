@@ -21,7 +21,7 @@ import hashlib
 import os
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -54,9 +54,10 @@ def squash(text: str) -> str:
 class Check:
     ok: bool
     what: str
+    note: bool = False  # neither proven nor failed: said, and left to the reader
 
     def line(self) -> str:
-        return f"{'ok  ' if self.ok else 'FAIL'}  {self.what}"
+        return f"{'note' if self.note else 'ok  ' if self.ok else 'FAIL'}  {self.what}"
 
 
 def missing_in_order(page_text: str, expected: list[str]) -> list[str]:
@@ -172,13 +173,31 @@ def open_pdf(data: bytes, name: str) -> pikepdf.Pdf:
         raise UserError(f"{name}: not a readable PDF ({exc})") from None
 
 
-def checks(data: bytes, name: str, words_path: Path, rebuild: bool = True) -> Iterator[Check]:
+def checks(data: bytes, name: str, words_path: Path, trust: Sequence[Path] = (),
+           rebuild: bool = True) -> Iterator[Check]:
     """Each check in turn; stops early only where the next checks need what failed.
 
-    The build runs them all but the rebuild on every archive it writes (it is the rebuild).
+    A signed file's signature is checked first; the edition's own checks then read the file as it
+    was before it was signed (its first revision), and the signed file must look the same. The
+    build runs them all but the rebuild on every archive it writes (it is the rebuild).
     """
     with open_pdf(data, name) as pdf:
+        signed = has_signature(pdf)
         mark = _mark(pdf)
+        letters = is_letters(pdf)
+    edition = data
+    if signed:
+        from .signing import signatures, unsigned_revision
+
+        yield from signature_checks(signatures(data, list(trust)))
+        edition = unsigned_revision(data)
+    if letters and not mark.ours:
+        yield (Check(True, "a letter pack or print file of this tool: the recipients' data is not inside "
+                           "it, so its pages are not rebuilt; the signature vouches for them") if signed else
+               Check(False, "a letter pack or print file of this tool, not signed: nothing in it proves "
+                            "who made it or that it is unchanged (sign it with build.py sign)"))
+        return
+    with open_pdf(edition, name) as pdf:
         yield Check(mark.ours, f"made by {mark.creator}" if mark.ours else
                     f"not made by {TOOL}: xmp:CreatorTool is {mark.creator or 'missing'}")
         source, check = embedded_source(pdf)
@@ -187,7 +206,7 @@ def checks(data: bytes, name: str, words_path: Path, rebuild: bool = True) -> It
             return
         modified = _modified(pdf)
     sha256 = hashlib.sha256(source).hexdigest()
-    page_text = reading_text(data)
+    page_text = reading_text(edition)
     yield Check(sha256 in page_text,
                 f"source SHA-256 {sha256} {'is' if sha256 in page_text else 'is not'} the one printed "
                 "in the colophon")
@@ -202,10 +221,69 @@ def checks(data: bytes, name: str, words_path: Path, rebuild: bool = True) -> It
         f"{len(appeal.signatories)} signatories, in order") if not missing else
         f"page text differs from the source at: {missing[0][:70]!r} ({len(missing)} passages)")
     if rebuild and mark.ours:
-        yield from compare_with_rebuild(data, appeal, words_path, appeal_source, mark, modified)
+        yield from compare_with_rebuild(edition, appeal, words_path, appeal_source, mark, modified)
+    if signed:
+        changes = list(_looks_different(data, edition))
+        yield Check(not changes, "signing changed nothing on the pages: each renders and reads as before"
+                    if not changes else f"signing changed what a reader sees: {changes[0]}")
     yield from validation(data)
     if mark.ours:
         yield Check(True, f"edition: {mark.edition}; source SHA-256: {sha256}")
+
+
+def has_signature(pdf: pikepdf.Pdf) -> bool:
+    """Whether a signature field of the file holds a signature."""
+    pending = list(pdf.Root.get("/AcroForm", {}).get("/Fields", []))
+    while pending:
+        field = pending.pop()
+        if field.get("/FT") == pikepdf.Name.Sig and "/V" in field:
+            return True
+        pending.extend(field.get("/Kids", []))
+    return False
+
+
+def is_letters(pdf: pikepdf.Pdf) -> bool:
+    """A letter pack or a print file: the tool names itself their producer (letters.py)."""
+    return str(pdf.docinfo.get("/Producer", "")) == TOOL
+
+
+def signature_checks(reports) -> Iterator[Check]:
+    """The lines verify prints for each signature (signing.signatures validates them)."""
+    for report in reports:
+        who = (f"signed by {report.signer}, certificate SHA-256 {report.fingerprint}, "
+               f"signing time {report.signed_at}")
+        if report.problem:
+            yield Check(False, f"{who}: the signature cannot be validated: {report.problem}")
+            continue
+        yield Check(report.intact, f"{who}: the signature is intact" if report.intact else
+                    f"{who}: the signature is NOT intact: the signed bytes were changed")
+        yield Check(report.whole_file, "the signature covers the whole file: nothing was appended after it"
+                    if report.whole_file else "bytes were appended after signing (an incremental update): "
+                    "what they change is not covered by the signature")
+        if report.trusted is None:
+            yield Check(True, "the signer's certificate chain is not checked (give the certificate you "
+                              "trust with --trust CA.pem)", note=True)
+        else:
+            yield Check(report.trusted, "the signer's certificate chains to a certificate given with --trust"
+                        if report.trusted else "the signer's certificate does not chain to any certificate "
+                        "given with --trust")
+        if report.timestamp:
+            yield Check("NOT" not in report.timestamp, f"timestamp (RFC 3161): {report.timestamp}")
+
+
+def _looks_different(data: bytes, before: bytes) -> Iterator[str]:
+    """What signing changed that a reader could see: the pages' rendering and text."""
+    import pypdfium2 as pdfium
+
+    documents = pdfium.PdfDocument(data), pdfium.PdfDocument(before)
+    try:
+        if len(documents[0]) != len(documents[1]):
+            yield f"it has {len(documents[0])} pages, {len(documents[1])} before signing"
+        for index in range(min(len(documents[0]), len(documents[1]))):
+            yield from _page_differences(index, documents[0][index], documents[1][index])
+    finally:
+        for document in documents:
+            document.close()
 
 
 def compare_with_rebuild(data: bytes, appeal: Appeal, words_path: Path, source, mark: Mark,
@@ -421,18 +499,20 @@ def _extract_target(target: Path) -> None:
         raise UserError(f"--extract {target}: the folder {target.parent} does not exist")
 
 
-def run(path: Path, extract: Path | None, words_path: Path) -> int:
+def run(path: Path, extract: Path | None, words_path: Path, trust: Sequence[Path] = ()) -> int:
     """`build.py verify`: print one line per check; 0 when every check holds, 1 otherwise."""
     if extract is not None:
         _extract_target(extract)
     data = read_limited(path, "archival edition to verify", PDF_LIMIT)
     results = []
-    for check in checks(data, str(path), words_path):
+    for check in checks(data, str(path), words_path, trust):
         print(printable(check.line()), flush=True)
         results.append(check.ok)
     verdict = bool(results) and all(results)
-    verdict_line = "verified, an unchanged archival edition of the appeal" if verdict else "NOT verified"
-    print(printable(f"{path}: {verdict_line}"))
+    with open_pdf(data, str(path)) as pdf:
+        kind = "a letter pack, unchanged since it was signed" if is_letters(pdf) else \
+            "an unchanged archival edition of the appeal"
+    print(printable(f"{path}: {f'verified, {kind}' if verdict else 'NOT verified'}"))
     if extract is not None:
         with open_pdf(data, str(path)) as pdf:
             source, _ = embedded_source(pdf)
@@ -441,6 +521,44 @@ def run(path: Path, extract: Path | None, words_path: Path) -> int:
         write_atomically(extract, source)
         print(f"source data written to {extract}")
     return 0 if verdict else 1
+
+
+def sign_edition(path: Path, out: Path | None, signing) -> int:
+    """`build.py sign`: sign an archival edition (in its empty signature field) or a letter pack
+    or print file (in a new invisible one); the archive is checked as a build checks it."""
+    from .archive import SIGNATURE_FIELD
+
+    data = read_limited(path, "PDF to sign", PDF_LIMIT)
+    with open_pdf(data, str(path)) as pdf:
+        if has_signature(pdf):
+            raise UserError(f"{path}: is signed already; sign the unsigned edition instead")
+        mark = _mark(pdf)
+        if mark.ours:
+            fields = {str(field.get("/T", "")) for field in pdf.Root.get("/AcroForm", {}).get("/Fields", [])}
+            if SIGNATURE_FIELD not in fields:
+                raise UserError(f"{path}: an archival edition without an empty signature field (made "
+                                "before they carried one); rebuild it, then sign")
+            field, recorded = SIGNATURE_FIELD, _modified(pdf)
+        elif is_letters(pdf):
+            field, recorded = None, _info_date(pdf)
+        else:
+            raise UserError(f"{path}: not an edition this tool signs (the archival edition, a letter "
+                            "pack or the print file)")
+    if recorded is None:
+        raise UserError(f"{path}: records no modification date to sign at")
+    signed = signing(data, recorded, existing_field=field)
+    if mark.ours:
+        self_check(signed, str(path))
+    target = out or path
+    write_atomically(target, signed)
+    print(f"{target}  signed by {signing.key.subject}  {len(signed) / 1000:.1f} kB")
+    return 0
+
+
+def _info_date(pdf: pikepdf.Pdf) -> dt.datetime | None:
+    """The information dictionary's ModDate (D:20250616000000Z), as the letters write it."""
+    match = re.fullmatch(r"D:(\d{14})Z?", str(pdf.docinfo.get("/ModDate", "")))
+    return dt.datetime.strptime(match[1], "%Y%m%d%H%M%S").replace(tzinfo=dt.UTC) if match else None
 
 
 def write_atomically(target: Path, data: bytes) -> None:

@@ -1,11 +1,13 @@
 """Benchmark: a whole parliament's letters, the assembled way beside the naive way, in one run.
 
-    python bench/bench_letters.py [--count 1100] [--naive 20] [--runs 1]
+    python bench/bench_letters.py [--count 1100] [--naive 20] [--runs 1] [--sign]
 
 Makes COUNT synthetic recipients, runs `build.py letters` on them in a fresh process (wall time,
 ms per pack, peak memory of the process and its workers, every file checked to be there), then
 renders NAIVE packs the naive way in this process (one full WeasyPrint render of letter and
-appeal per pack, warm) and prints the ratio. The machine may be shared: compare within a run.
+appeal per pack, warm) and prints the ratio. With --sign, the same build again with
+`--sign-key` (a throwaway RSA-2048 key made for the run, never kept), in the same run, and what
+signing adds per pack. The machine may be shared: compare within a run.
 """
 
 from __future__ import annotations
@@ -71,12 +73,35 @@ def _tree_memory(root: int) -> int:
     return total
 
 
-def assembled(recipients: Path, out: Path, count: int) -> tuple[float, int]:
+def throwaway_key(folder: Path) -> Path:
+    """A self-signed RSA-2048 signing certificate in a PKCS#12 file without a password."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Benchmark signer")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(1).not_valid_before(now - dt.timedelta(days=1))
+                   .not_valid_after(now + dt.timedelta(days=1)).sign(key, hashes.SHA256()))
+    path = folder / "benchmark.p12"
+    path.write_bytes(pkcs12.serialize_key_and_certificates(b"bench", key, certificate, None,
+                                                           serialization.NoEncryption()))
+    return path
+
+
+def assembled(recipients: Path, out: Path, count: int, key: Path | None = None) -> tuple[float, int]:
     """Wall seconds and peak memory (bytes) of `build.py letters` in a fresh process."""
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "APPEAL_SIGN_PASSWORD": ""}
     started = time.perf_counter()
     process = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "letters", "--recipients",
-                                str(recipients), "--out", str(out)], env=env,
+                                str(recipients), "--out", str(out),
+                                *(["--sign-key", str(key)] if key else [])], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     peak = 0
     stop = threading.Event()
@@ -127,6 +152,7 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=1100, help="recipients (default 1100)")
     parser.add_argument("--naive", type=int, default=20, help="packs rendered the naive way (default 20)")
     parser.add_argument("--runs", type=int, default=1, help="runs of the assembled way (median)")
+    parser.add_argument("--sign", action="store_true", help="also build signed, and compare")
     args = parser.parse_args()
 
     from appeal.parallel import workers
@@ -140,6 +166,10 @@ def main() -> int:
         results = [assembled(recipients, Path(folder) / f"out{run}", args.count) for run in range(args.runs)]
         seconds = statistics.median(s for s, _ in results)
         peak = max(p for _, p in results)
+        if args.sign:
+            key = throwaway_key(Path(folder))
+            signed = [assembled(recipients, Path(folder) / f"signed{run}", args.count, key)
+                      for run in range(args.runs)]
         per_pack_naive = naive(recipients, args.naive)
     per_pack = seconds / args.count
     print(f"assembled, build.py letters, {args.count} packs, {workers()} workers: "
@@ -148,6 +178,12 @@ def main() -> int:
     print(f"naive, one render per pack, {args.naive} packs in-process: "
           f"{per_pack_naive * 1000:.0f} ms per pack")
     print(f"assembled is {per_pack_naive / per_pack:.0f} times faster than naive")
+    if args.sign:
+        signed_seconds = statistics.median(s for s, _ in signed)
+        print(f"signed, build.py letters --sign-key, {args.count} packs and the print file: "
+              f"{signed_seconds:.2f} s wall, {signed_seconds / args.count * 1000:.1f} ms per pack, "
+              f"peak memory {max(p for _, p in signed) / 2**20:.0f} MB; signing adds "
+              f"{(signed_seconds - seconds) / args.count * 1000:.1f} ms per pack")
     return 0
 
 

@@ -1,0 +1,355 @@
+"""PAdES signatures: who published an edition, and that it has not changed since.
+
+A PAdES baseline B-B signature (B-T with a timestamp) made with pyHanko, invisible, with
+SHA-256, as an incremental update: the signed file is the unsigned file byte for byte with one
+revision appended. The archive keeps PDF/A-3a and PDF/UA-1: its empty signature field is made
+and tagged when it is finished (archive.py) and filled here; pyHanko's own metadata update
+(a new Producer and a modification time taken from the clock) is left out, so the XMP and the
+information dictionary still agree and a signature made twice with the same key, data and
+stack has the same bytes (RSA and deterministic ECDSA signatures; RFC 3161 timestamps come
+from the authority's clock and differ).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import getpass
+import hashlib
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+from typing import BinaryIO
+
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from .archive import SIGNATURE_FIELD
+from .errors import UserError
+from .source import read_limited
+
+PASSWORD_VARIABLE = "APPEAL_SIGN_PASSWORD"
+# Room kept in the file for the CMS signature: the certificates of a chain of three, a timestamp
+# token and its authority's chain fit in 24 kB (a signature with one certificate takes 3 kB).
+RESERVED = 24 * 1024
+KEY_LIMIT = 1 * 2**20
+
+
+@dataclass
+class SigningKey:
+    """A signer's key and certificate, loaded once for every file a build signs."""
+
+    signer: object  # pyhanko.sign.signers.SimpleSigner
+    subject: str
+    fingerprint: str  # SHA-256 of the certificate, hex
+    not_before: dt.datetime
+    not_after: dt.datetime
+    path: Path
+
+
+def password_for(path: Path) -> bytes | None:
+    """The key's password: from APPEAL_SIGN_PASSWORD, or asked on the terminal, never from the
+    command line (it would show in `ps` and the shell's history); None for a key without one."""
+    if PASSWORD_VARIABLE in os.environ:
+        return os.environ[PASSWORD_VARIABLE].encode() or None
+    if sys.stdin.isatty():
+        return getpass.getpass(f"Password for {path} (empty for none): ").encode() or None
+    return None
+
+
+def load_key(path: Path, password: bytes | None = None, now: dt.datetime | None = None) -> SigningKey:
+    """The PKCS#12 key at `path`, checked: readable with `password`, an RSA or ECDSA P-256 key
+    whose certificate is valid now and allows signing; a UserError says what is wrong."""
+    raw = read_limited(path, "signing key (a PKCS#12 file)", KEY_LIMIT)
+    if password is None:
+        password = password_for(path) if PASSWORD_VARIABLE in os.environ else _try_without_password(raw, path)
+    try:
+        key, certificate, chain = pkcs12.load_key_and_certificates(raw, password)
+    except ValueError:
+        hint = "" if password else f" (set {PASSWORD_VARIABLE}, or run in a terminal to be asked)"
+        raise UserError(f"{path}: cannot be opened: the password is wrong, or this is not a PKCS#12 "
+                        f"file{hint}") from None
+    if key is None or certificate is None:
+        raise UserError(f"{path}: holds no private key with its certificate")
+    if isinstance(key, ec.EllipticCurvePrivateKey) and not isinstance(key.curve, ec.SECP256R1):
+        raise UserError(f"{path}: an ECDSA key on {key.curve.name}; signing with SHA-256 takes an RSA key "
+                        "or ECDSA on P-256 (a larger curve would raise the file to PDF 2.0)")
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        raise UserError(f"{path}: a {type(key).__name__.removesuffix('PrivateKey').lstrip('_')} key; "
+                        "signing takes an RSA key or ECDSA on P-256")
+    now = now or dt.datetime.now(dt.UTC)
+    start, end = certificate.not_valid_before_utc, certificate.not_valid_after_utc
+    subject = _who(certificate.subject)
+    if now > end:
+        raise UserError(f"{path}: the certificate of {subject} expired on {end:%Y-%m-%d}")
+    if now < start:
+        raise UserError(f"{path}: the certificate of {subject} is valid only from {start:%Y-%m-%d}")
+    try:
+        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+        if not (usage.digital_signature or usage.content_commitment):
+            raise UserError(f"{path}: the certificate of {subject} does not allow signing (key usage)")
+    except x509.ExtensionNotFound:
+        pass
+    der = serialization.Encoding.DER
+    signer = _Signer(
+        key,
+        signing_cert=asn1_x509.Certificate.load(certificate.public_bytes(der)),
+        signing_key=asn1_keys.PrivateKeyInfo.load(key.private_bytes(
+            der, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())),
+        cert_registry=SimpleCertificateStore.from_certs(
+            [asn1_x509.Certificate.load(c.public_bytes(der)) for c in chain]))
+    return SigningKey(signer, subject, certificate.fingerprint(hashes.SHA256()).hex(), start, end, path)
+
+
+def _who(name: x509.Name) -> str:
+    """`Campaign Signer (Joint Appeal Campaign)`: the common name and the organisation."""
+    def first(oid):
+        values = name.get_attributes_for_oid(oid)
+        return str(values[0].value) if values else None
+
+    common = first(x509.NameOID.COMMON_NAME) or name.rfc4514_string()
+    organisation = first(x509.NameOID.ORGANIZATION_NAME)
+    return f"{common} ({organisation})" if organisation else common
+
+
+def _try_without_password(raw: bytes, path: Path) -> bytes | None:
+    try:
+        pkcs12.load_key_and_certificates(raw, None)
+        return None
+    except ValueError:
+        return password_for(path)
+
+
+class _Signer(signers.SimpleSigner):
+    """pyHanko's signer with the key parsed once (pyHanko parses it again for every signature:
+    25 ms for an RSA key, more than the rest of signing a letter pack), and ECDSA made
+    deterministic (RFC 6979), so that signing again gives the same bytes."""
+
+    def __init__(self, key, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.key = key
+
+    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+        if digest_algorithm != "sha256":  # pinned in sign(): SHA-384 would make the file PDF 2.0
+            raise AssertionError(digest_algorithm)
+        if isinstance(self.key, rsa.RSAPrivateKey):
+            return self.key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+        return self.key.sign(data, ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
+
+
+def signing_time(recorded: dt.datetime, key: SigningKey) -> dt.datetime:
+    """When the file says it was signed: SOURCE_DATE_EPOCH if set, else the date the edition
+    records (`recorded`), never the clock, so that signing is reproducible; but not before the
+    certificate's validity began (a reader would reject a signature older than its certificate)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    moment = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch.isdigit() else recorded
+    return max(moment, key.not_before)
+
+
+def timestamper(url: str):
+    """An RFC 3161 time-stamping authority at `url` (PAdES B-T)."""
+    from pyhanko.sign.timestamps import HTTPTimeStamper
+
+    return HTTPTimeStamper(url)
+
+
+def sign(data: bytes, key: SigningKey, when: dt.datetime, *, existing_field: str | None = None,
+         reason: str | None = None, location: str | None = None, stamper=None) -> bytes:
+    """`data` signed: the same bytes with a signature revision appended.
+
+    With `existing_field`, the archive's tagged empty field is filled; otherwise an invisible
+    field is made (a letter pack, which claims no PDF/UA).
+    """
+    out = BytesIO()
+    sign_stream(BytesIO(data), out, key, when, existing_field=existing_field, reason=reason,
+                location=location, stamper=stamper)
+    return out.getvalue()
+
+
+def sign_file(source: Path, target: Path, key: SigningKey, when: dt.datetime, **options) -> None:
+    """`source` signed into `target`, streamed (a print file of thousands of packs)."""
+    try:
+        with source.open("rb") as unsigned, target.open("wb") as signed:
+            sign_stream(unsigned, signed, key, when, **options)
+    except OSError as exc:
+        raise UserError(f"{exc.filename or target}: cannot be written: {exc.strerror or exc}") from None
+
+
+def sign_stream(unsigned: BinaryIO, signed: BinaryIO, key: SigningKey, when: dt.datetime, *,
+                existing_field: str | None = None, reason: str | None = None, location: str | None = None,
+                stamper=None) -> None:
+    class Writer(IncrementalPdfFileWriter):
+        def _update_meta(self) -> None:
+            """The archive's XMP and information dictionary were written whole, in agreement,
+            when it was finished; a signature changes neither (pyHanko would rewrite the Producer
+            and stamp the clock's time as the modification date)."""
+
+        @classmethod
+        def _handle_id(cls, prev):
+            # The second part of the ID names this revision: derived from the first (itself
+            # derived from the content), the signer and the time rather than random, so the
+            # same signature gives the same file.
+            first = super()._handle_id(prev)[0]
+            second = hashlib.sha256(bytes(first) + key.fingerprint.encode() + when.isoformat().encode())
+            return generic.ArrayObject([first, generic.ByteStringObject(second.digest()[:16])])
+
+    class Signer(signers.PdfSigner):
+        def init_signing_session(self, pdf_out, existing_fields_only=False):
+            session = super().init_signing_session(pdf_out, existing_fields_only)
+            session.system_time = when
+            return session
+
+    field = existing_field or SIGNATURE_FIELD
+    metadata = signers.PdfSignatureMetadata(
+        field_name=field, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
+        reason=reason, location=location)
+    pdf_signer = Signer(metadata, key.signer, timestamper=stamper,
+                        new_field_spec=None if existing_field else fields.SigFieldSpec(field))
+    try:
+        pdf_signer.sign_pdf(Writer(unsigned), existing_fields_only=existing_field is not None,
+                            bytes_reserved=RESERVED, output=signed)
+    except OSError:
+        raise
+    except Exception as exc:  # pyHanko's errors: a timestamp server that refuses, a field in the way
+        raise UserError(f"signing failed: {exc}") from None
+
+
+def unsigned_revision(data: bytes) -> bytes:
+    """The file as it was before its first incremental update (the edition as built, before it was
+    signed): everything up to the end of the first revision's `%%EOF` line."""
+    reader = PdfFileReader(BytesIO(data), strict=False)
+    if reader.xrefs.total_revisions < 2:
+        return data
+    end = data.index(b"%%EOF", reader.xrefs.get_xref_container_info(0).end_location) + len(b"%%EOF")
+    while end < len(data) and data[end:end + 1] in (b"\r", b"\n"):
+        end += 1
+    return data[:end]
+
+
+def _usage():
+    """A signing certificate must allow digital signatures or non-repudiation (pyHanko's default
+    asks for non-repudiation alone, which not every organisation's certificate has)."""
+    from pyhanko.sign.validation.settings import KeyUsageConstraints
+
+    return KeyUsageConstraints(key_usage={"digital_signature", "non_repudiation"}, match_all_key_usages=False)
+
+
+@dataclass
+class SignatureReport:
+    """What verify says of one signature."""
+
+    signer: str
+    fingerprint: str
+    signed_at: str
+    intact: bool
+    whole_file: bool
+    trusted: bool | None  # None: no trust anchor given, not checked
+    timestamp: str | None
+    problem: str | None
+
+
+def signatures(data: bytes, trust: list[Path]) -> list[SignatureReport]:
+    """Every signature of `data`, validated by pyHanko (no network: trust only what `trust`
+    names; the chain is reported as not checked without it)."""
+    from pyhanko.keys import load_cert_from_pemder
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign import validation
+    from pyhanko.sign.validation.errors import SignatureValidationError
+    from pyhanko_certvalidator import ValidationContext
+
+    reader = PdfFileReader(BytesIO(data), strict=False)
+    if not reader.embedded_signatures:
+        return []
+    roots = []
+    for path in trust:
+        try:
+            roots.append(load_cert_from_pemder(str(path)))
+        except (OSError, ValueError) as exc:
+            raise UserError(f"--trust {path}: not a certificate (PEM or DER): {exc}") from None
+    context = ValidationContext(trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail")
+    reports = []
+    for embedded in reader.embedded_signatures:
+        certificate = embedded.signer_cert
+        names = certificate.subject.native
+        subject = names.get("common_name", certificate.subject.human_friendly)
+        if names.get("organization_name"):
+            subject += f" ({names['organization_name']})"
+        fingerprint = hashlib.sha256(certificate.dump()).hexdigest()
+        try:
+            with _quiet("pyhanko", "pyhanko_certvalidator"):
+                status = validation.validate_pdf_signature(embedded, context, key_usage_settings=_usage())
+        except (SignatureValidationError, ValueError) as exc:
+            reports.append(SignatureReport(subject, fingerprint, "unknown", intact=False, whole_file=False,
+                                           trusted=None, timestamp=None, problem=str(exc)))
+            continue
+        when = status.signer_reported_dt
+        stamp = status.timestamp_validity
+        reports.append(SignatureReport(
+            subject, fingerprint, _utc(when) if when else "not stated",
+            intact=status.intact and status.valid,
+            whole_file=status.coverage == validation.SignatureCoverageLevel.ENTIRE_FILE,
+            trusted=status.trusted if roots else None,
+            timestamp=(_utc(stamp.timestamp) + (
+                "" if stamp.intact and stamp.valid else " (NOT intact)")) if stamp else None,
+            problem=None))
+    return reports
+
+
+def _utc(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).replace(microsecond=0).isoformat()
+
+
+@contextlib.contextmanager
+def _quiet(*names: str) -> Iterator[None]:
+    """pyHanko logs a traceback when it cannot build a chain to a trusted root; without `--trust`
+    that is expected, and verify reports the chain as not checked instead."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+@dataclass
+class Signing:
+    """What a build signs with: the key, loaded once, and what each signature states."""
+
+    key: SigningKey
+    reason: str | None = None
+    location: str | None = None
+    stamper: object | None = None
+
+    def options(self) -> dict:
+        return {"reason": self.reason, "location": self.location, "stamper": self.stamper}
+
+    def __call__(self, data: bytes, recorded: dt.datetime, existing_field: str | None = None) -> bytes:
+        return sign(data, self.key, signing_time(recorded, self.key), existing_field=existing_field,
+                    **self.options())
+
+    def file(self, source: Path, target: Path, recorded: dt.datetime) -> None:
+        sign_file(source, target, self.key, signing_time(recorded, self.key), **self.options())
+
+
+def signing_from(args) -> Signing:
+    """The key named on the command line (`--key` or `--sign-key`), loaded and checked before
+    anything is laid out, with the reason, location and timestamp authority given beside it."""
+    key = load_key(args.key if getattr(args, "key", None) else args.sign_key)
+    stamper = timestamper(args.timestamp_url) if args.timestamp_url else None
+    return Signing(key, args.reason, args.location, stamper)
