@@ -12,6 +12,7 @@ from xml.sax.saxutils import escape
 import pikepdf
 from pikepdf import Name
 
+from .endorsements import EMBEDDED_NAME
 from .model import Appeal
 from .render import pdf_info_date
 
@@ -20,6 +21,7 @@ TOOL = "appeal-edition"
 SIGNATURE_FIELD = "Signature"
 SOURCE_NAME = "appeal.yaml"
 SOURCE_MIME = "application/yaml"
+ENDORSEMENTS_MIME = "text/csv"
 
 
 @dataclass(frozen=True)
@@ -34,10 +36,15 @@ class ArchiveFacts:
     edition: str
     version: str
     fingerprint: str
+    endorsements: bytes | None = None  # the published endorsements (endorsements.published_csv)
 
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.source).hexdigest()
+
+    @property
+    def endorsements_sha256(self) -> str | None:
+        return hashlib.sha256(self.endorsements).hexdigest() if self.endorsements is not None else None
 
     @property
     def creator_tool(self) -> str:
@@ -121,18 +128,27 @@ def finish(pdf_data: bytes, facts: ArchiveFacts) -> bytes:
 
     WeasyPrint 70 compresses the XMP stream (PDF/A forbids it), claims one standard at a time and
     may list an attachment twice in /AF; here the XMP is replaced whole and written uncompressed,
-    and the one associated file is attached by pikepdf with fixed dates.
+    and the associated files (the appeal's data, and the published endorsements if there are
+    any) are attached by pikepdf with fixed dates.
     """
     with pikepdf.open(BytesIO(pdf_data)) as pdf:
         created, modified = pdf_info_date(facts.created), pdf_info_date(facts.modified)
-        spec = pikepdf.AttachedFileSpec(
-            pdf, facts.source, filename=SOURCE_NAME, mime_type=SOURCE_MIME,
-            description=f"The source data of this edition (SHA-256 {facts.sha256})",
-            creation_date=created, mod_date=modified, relationship=Name.Source)
-        pdf.attachments[SOURCE_NAME] = spec
+        sources = [(SOURCE_NAME, facts.source, SOURCE_MIME, "The source data of this edition")]
+        if facts.endorsements is not None:
+            sources.append((EMBEDDED_NAME, facts.endorsements, ENDORSEMENTS_MIME,
+                            "The published endorsements printed in this edition"))
+        specs = []
+        for name, data, mime, what in sources:
+            spec = pikepdf.AttachedFileSpec(
+                pdf, data, filename=name, mime_type=mime,
+                description=f"{what} (SHA-256 {hashlib.sha256(data).hexdigest()})",
+                creation_date=created, mod_date=modified, relationship=Name.Source)
+            pdf.attachments[name] = spec
+            specs.append(spec.obj)
         footers_as_artifacts(pdf)
+        flatten_list_rows(pdf)
         signature_field(pdf)
-        pdf.Root.AF = pikepdf.Array([spec.obj])
+        pdf.Root.AF = pikepdf.Array(specs)
         # The stream is left uncompressed: PDF/A requires the XMP to be readable as it stands.
         pdf.Root.Metadata = pdf.make_stream(xmp_packet(facts), Type=Name.Metadata, Subtype=Name.XML)
         info = pdf.docinfo
@@ -263,3 +279,48 @@ def signature_field(pdf: pikepdf.Pdf) -> None:
     page.obj.Annots = pdf.make_indirect(pikepdf.Array([*page.obj.get("/Annots", []), widget]))
     page.obj.Tabs = Name.S  # PDF/UA: annotations in the order of the structure
     pdf.Root.AcroForm = pdf.make_indirect(pikepdf.Dictionary(Fields=[widget]))
+
+
+def flatten_list_rows(pdf: pikepdf.Pdf) -> int:
+    """Lift list items out of the row blocks that hold them; the count of blocks removed.
+
+    The endorsements are laid out three to a row, each row a block of its own (one long line of
+    thousands of inline blocks lays out in time that grows faster than the list); WeasyPrint tags
+    the row as a `Div` inside the list, which PDF/UA forbids (a list holds list items). The rows
+    hold no content of their own, so their items take their place in the list, in order.
+    """
+    tree_root = pdf.Root.get("/StructTreeRoot")
+    if tree_root is None:
+        return 0
+    removed = 0
+    pending = [tree_root.get("/K")]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, pikepdf.Array):
+            pending.extend(node)
+            continue
+        if not isinstance(node, pikepdf.Dictionary) or "/S" not in node:
+            continue
+        kids = node.get("/K")
+        if node.S == Name.L and isinstance(kids, pikepdf.Array):
+            flat = []
+            for kid in kids:
+                if isinstance(kid, pikepdf.Dictionary) and kid.get("/S") == Name.Div and _only_items(kid):
+                    for item in _as_list(kid.K):
+                        item.P = node
+                        flat.append(item)
+                    removed += 1
+                else:
+                    flat.append(kid)
+            node.K = pikepdf.Array(flat)
+        pending.append(node.get("/K"))
+    return removed
+
+
+def _as_list(kids) -> list:
+    return list(kids) if isinstance(kids, pikepdf.Array) else [kids]
+
+
+def _only_items(element: pikepdf.Dictionary) -> bool:
+    return all(isinstance(kid, pikepdf.Dictionary) and kid.get("/S") == Name.LI
+               for kid in _as_list(element.get("/K", [])))

@@ -6,71 +6,101 @@ import datetime as dt
 from dataclasses import dataclass
 
 from .archive import ArchiveFacts
+from .data import Data
+from .endorsements import EMBEDDED_NAME
 from .errors import UserError
-from .model import Appeal, Words
 from .render import Rendered, Renderer, modification_time, overflows, pdf_date, render_html
-from .source import Problem, Source, parse_key_path
+from .source import Problem, parse_key_path
 
 
 @dataclass(frozen=True)
 class Edition:
-    """One output file: the name `--edition` takes, its file name and its paper."""
+    """One output file: the name `--edition` takes, its file name, its paper, and its kind."""
 
     name: str
     filename: str
     paper: str
-    archival: bool = False
+    kind: str = "handout"  # "handout", "archive" or "sign-on"
+
+    @property
+    def archival(self) -> bool:
+        return self.kind == "archive"
 
 
 HANDOUTS = (Edition("a4", "appeal-a4.pdf", "a4"), Edition("letter", "appeal-letter.pdf", "letter"))
-ARCHIVE = Edition("archive", "appeal-archive.pdf", "a4", archival=True)
-EDITIONS = {edition.name: edition for edition in (*HANDOUTS, ARCHIVE)}
+ARCHIVE = Edition("archive", "appeal-archive.pdf", "a4", "archive")
+SIGN_ON = (Edition("sign-on-a4", "sign-on-a4.pdf", "a4", "sign-on"),
+           Edition("sign-on-letter", "sign-on-letter.pdf", "letter", "sign-on"))
+EDITIONS = {edition.name: edition for edition in (*HANDOUTS, ARCHIVE, *SIGN_ON)}
+# What a build writes when no --edition is given: the sign-on sheets when their settings exist.
+ALWAYS = (*HANDOUTS, ARCHIVE)
 # `sha256sum -c SHA256SUMS` in the output folder checks every PDF of the build.
 CHECKSUMS = "SHA256SUMS"
 
 
-def context(appeal: Appeal, words: Words, **extra) -> dict:
-    return {"appeal": appeal, "words": words, "created": pdf_date(appeal.date),
+def context(data: Data, **extra) -> dict:
+    appeal = data.appeal
+    return {"appeal": appeal, "words": data.words, "groups": data.groups, "created": pdf_date(appeal.date),
             "modified": pdf_date(modification_time(appeal.date)), **extra}
 
 
-def laid_out(renderer: Renderer, html: str, paper: str, source: Source, **options):
-    """`html` laid out on `paper`; a UserError names, by key path, any text that runs outside its
-    box (a word too long to break), before a page of it is written."""
+def laid_out(renderer: Renderer, html: str, paper: str, data: Data, **options):
+    """`html` laid out on `paper`, checked that no text runs outside its box."""
     document = renderer.document(html, paper, **options)
-    problems = []
+    check_overflows(document, data)
+    return document
+
+
+def check_overflows(document, data: Data) -> None:
+    """A UserError naming, by key path (or file, line and column for an endorsement), any text of
+    `document` that runs outside its box (a word too long to break), before a page is written."""
+    problems: dict[str, list[Problem]] = {"appeal": [], "sign-on": []}
+    messages = []
     for overflow in overflows(document):
         sample = overflow.text if len(overflow.text) <= 40 else overflow.text[:40] + "…"
         where = f"runs past the edge of its box on page {overflow.page} ({sample!r})"
         if overflow.key == "@bottom-right":
             raise UserError(f"the running footer's page number runs past its box on page {overflow.page} "
                             f"({sample!r}): shorten page_of in the words")
-        loc = ("short_title",) if overflow.key == "@bottom-left" else parse_key_path(overflow.key)
-        problems.append(Problem(loc, f"{where}; shorten it or break the long word"))
-    if problems:
-        raise source.error(problems)
-    return document
+        if overflow.key.startswith("endorsement:"):
+            line = overflow.key.split(":")[1]
+            messages.append(f"{data.endorsements.path}:{line}: the endorsement {where}; shorten it")
+        elif overflow.key.startswith("sign-on:"):
+            key = overflow.key.removeprefix("sign-on:")
+            problems["sign-on"].append(Problem((key,), f"{where}; shorten it"))
+        elif overflow.key:
+            loc = ("short_title",) if overflow.key == "@bottom-left" else parse_key_path(overflow.key)
+            problems["appeal"].append(Problem(loc, f"{where}; shorten it or break the long word"))
+        else:  # text of the templates, not of the data: the styles are wrong
+            raise UserError(f"text of the layout itself {where}: the stylesheets need a fix")
+    if problems["appeal"]:
+        raise data.source.error(problems["appeal"])
+    if problems["sign-on"]:
+        raise data.sign_on_source.error(problems["sign-on"])
+    if messages:
+        raise UserError("\n".join(messages))
 
 
-def handout(renderer: Renderer, appeal: Appeal, words: Words, paper: str, source: Source) -> Rendered:
-    """The appeal and its signature page, to print for meetings and conferences."""
-    html = render_html("handout.html", **context(appeal, words))
-    document = laid_out(renderer, html, paper, source, pdf_tags=True)
+def handout(renderer: Renderer, data: Data, paper: str) -> Rendered:
+    """The appeal and its signature pages, to print for meetings and conferences."""
+    html = render_html("handout.html", **context(data))
+    document = laid_out(renderer, html, paper, data, pdf_tags=True)
     return Rendered(document.write_pdf(pdf_tags=True), len(document.pages))
 
 
-def archive_facts(appeal: Appeal, words: Words, source: bytes) -> ArchiveFacts:
+def archive_facts(data: Data) -> ArchiveFacts:
     from .versions import fingerprint, stack, tool_version
 
+    appeal = data.appeal
     return ArchiveFacts(
-        appeal=appeal, source=source, modified=modification_time(appeal.date),
+        appeal=appeal, source=data.source.raw, endorsements=data.endorsements_csv,
+        modified=modification_time(appeal.date),
         created=dt.datetime(appeal.date.year, appeal.date.month, appeal.date.day, tzinfo=dt.UTC),
-        stack=stack(), edition=words.edition_archive, version=tool_version(),
-        fingerprint=fingerprint(words.model_dump_json()))
+        stack=stack(), edition=data.words.edition_archive, version=tool_version(),
+        fingerprint=fingerprint(data.words.model_dump_json()))
 
 
-def archive(renderer: Renderer, appeal: Appeal, words: Words, source: Source,
-            facts: ArchiveFacts | None = None, signing=None) -> Rendered:
+def archive(renderer: Renderer, data: Data, facts: ArchiveFacts | None = None, signing=None) -> Rendered:
     """The appeal fixed for archiving: PDF/A-3a and PDF/UA-1, its source data embedded; signed
     in its empty signature field when `signing` (signing.Signing) is given.
 
@@ -78,21 +108,36 @@ def archive(renderer: Renderer, appeal: Appeal, words: Words, source: Source,
     """
     from .archive import SIGNATURE_FIELD, SOURCE_NAME, finish
 
-    facts = facts or archive_facts(appeal, words, source.raw)
+    facts = facts or archive_facts(data)
     html = render_html("archive.html", **context(
-        appeal, words, edition=f"{words.edition_archive} (PDF/A-3a, PDF/UA-1)",
-        source_name=SOURCE_NAME, source_sha256=facts.sha256, stack=facts.stack))
+        data, edition=f"{data.words.edition_archive} (PDF/A-3a, PDF/UA-1)",
+        source_name=SOURCE_NAME, source_sha256=facts.sha256, stack=facts.stack,
+        endorsements_name=EMBEDDED_NAME, endorsements_sha256=facts.endorsements_sha256))
     options = {"pdf_variant": "pdf/a-3a", "pdf_tags": True}
-    document = laid_out(renderer, html, ARCHIVE.paper, source, **options)
-    data = finish(document.write_pdf(**options), facts)
+    document = laid_out(renderer, html, ARCHIVE.paper, data, **options)
+    pdf = finish(document.write_pdf(**options), facts)
     if signing is not None:
-        data = signing(data, facts.modified, existing_field=SIGNATURE_FIELD)
-    return Rendered(data, len(document.pages))
+        pdf = signing(pdf, facts.modified, existing_field=SIGNATURE_FIELD)
+    return Rendered(pdf, len(document.pages))
 
 
-def make(edition: Edition, renderer: Renderer, appeal: Appeal, words: Words, source: Source,
-         signing=None) -> Rendered:
+def sign_on(renderer: Renderer, data: Data, paper: str) -> Rendered:
+    """The sign-on sheet: the title and call to action, then numbered rows to sign in by hand,
+    as many as fill the pages the settings ask for."""
+    from .signon import sheet_rows
+
+    def html_for(numbers) -> str:
+        return render_html("signon.html", **context(data, sheet=data.sign_on, numbers=numbers))
+
+    _, document = sheet_rows(renderer, html_for, paper, data.sign_on.pages, data.next_number)
+    check_overflows(document, data)
+    return Rendered(document.write_pdf(pdf_tags=True), len(document.pages))
+
+
+def make(edition: Edition, renderer: Renderer, data: Data, signing=None) -> Rendered:
     """The edition's PDF; the archive is signed when `signing` is given (handouts are for print)."""
     if edition.archival:
-        return archive(renderer, appeal, words, source, signing=signing)
-    return handout(renderer, appeal, words, edition.paper, source)
+        return archive(renderer, data, signing=signing)
+    if edition.kind == "sign-on":
+        return sign_on(renderer, data, edition.paper)
+    return handout(renderer, data, edition.paper)

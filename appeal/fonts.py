@@ -14,8 +14,8 @@ from pathlib import Path
 from .paths import FONT_DIR
 from .source import Loc, Problem, Source
 
-# Characters Pango lays out without drawing a glyph: line ends and the ones we may insert.
-_NOT_DRAWN = {"\n", "\t", "\u00ad", "\u200b", "\u2060"}
+# Characters Pango lays out without drawing a glyph: line ends and tabs (the data may hold no others).
+_NOT_DRAWN = {"\n", "\t"}
 
 
 def isolate_fontconfig() -> Path:
@@ -66,14 +66,22 @@ def _coverage() -> tuple[frozenset[int], tuple[str, ...]]:
     return frozenset(common or ()), tuple(names)
 
 
+def missing_glyph(text: str) -> str | None:
+    """Why `text` cannot be drawn with the bundled fonts (naming the first character they lack and
+    the fonts searched), or None."""
+    covered, names = _coverage()
+    for char in text:
+        if ord(char) not in covered and char not in _NOT_DRAWN:
+            name = unicodedata.name(char, "unnamed character")
+            return (f"the character {char!r} (U+{ord(char):04X} {name}) is not in the bundled fonts "
+                    f"({', '.join(names)} in {FONT_DIR}); add a font that has it to styles/fonts/ "
+                    "or correct the text")
+    return None
+
+
 def check_coverage(texts: Iterable[tuple[Loc, str]], source: Source) -> None:
     """Fail, naming the character, its key path and the fonts searched, if a face lacks a glyph."""
-    covered, names = _coverage()
     for loc, text in texts:
-        for char in text:
-            if ord(char) not in covered and char not in _NOT_DRAWN:
-                name = unicodedata.name(char, "unnamed character")
-                raise source.error([Problem(loc, (
-                    f"the character {char!r} (U+{ord(char):04X} {name}) is not in the bundled fonts "
-                    f"({', '.join(names)} in {FONT_DIR}); add a font that has it to styles/fonts/ "
-                    "or correct the text"))])
+        problem = missing_glyph(text)
+        if problem:
+            raise source.error([Problem(loc, problem)])

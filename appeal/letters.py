@@ -24,20 +24,10 @@ from jinja2 import nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from . import editions
+from .data import Data
 from .errors import UserError
 from .fonts import check_coverage
-from .model import (
-    FILE_ID,
-    LETTER_LIMIT,
-    RECIPIENTS_LIMIT,
-    Appeal,
-    Letter,
-    Recipient,
-    Recipients,
-    Words,
-    load_appeal,
-    load_words,
-)
+from .model import FILE_ID, LETTER_LIMIT, RECIPIENTS_LIMIT, Letter, Recipient, Recipients, load_words
 from .output import write_file
 from .paths import ROOT
 from .pdfcat import Concatenation
@@ -82,9 +72,7 @@ class Pack:
 
 @dataclass
 class Mailing:
-    appeal: Appeal
-    appeal_source: Source
-    words: Words
+    data: Data  # the appeal the letters enclose
     letter: Letter
     letter_source: Source
     recipients_source: Source
@@ -94,12 +82,10 @@ class Mailing:
     fallbacks: list[str]
 
 
-def load_mailing(appeal_path: Path, words_path: Path, letter_path: Path, recipients_path: Path,
+def load_mailing(data: Data, words_path: Path, letter_path: Path, recipients_path: Path,
                  shard: tuple[int, int] | None = None) -> Mailing:
-    """Everything the letters need, every record checked before anything is written."""
-    appeal, appeal_source = load_appeal(appeal_path)
-    words = load_words(words_path, appeal.language, appeal_source)
-    check_coverage(appeal.texts(), appeal_source)
+    """Everything the letters need besides the appeal (`data`), every record checked before
+    anything is written; `words_path` gives the dates' words in each letter's language."""
     letter_source = read_yaml(letter_path, "letter", LETTER_LIMIT)
     letter = letter_source.validate(Letter)
     recipients_source = read_yaml(recipients_path, "recipients", RECIPIENTS_LIMIT)
@@ -144,7 +130,7 @@ def load_mailing(appeal_path: Path, words_path: Path, letter_path: Path, recipie
     notes = [f"{count} recipient{'s' if count > 1 else ''} in {asked} get{'' if count > 1 else 's'} "
              f"the letter in {found} (it has no {asked} translation)"
              for (asked, found), count in sorted(fallbacks.items())]
-    return Mailing(appeal, appeal_source, words, letter, letter_source, recipients_source, packs,
+    return Mailing(data, letter, letter_source, recipients_source, packs,
                    frozenset(r.id for r in recipients), notes)
 
 
@@ -272,7 +258,7 @@ def letters_html(mailing: Mailing, packs: Sequence[Pack], part: str = "full",
     letter = mailing.letter
     signature = (ROOT / letter.signer.signature).as_uri() if letter.signer.signature else None
     return render_html("letters.html", **editions.context(
-        mailing.appeal, mailing.words, letter=letter, packs=packs, part=part,
+        mailing.data, letter=letter, packs=packs, part=part,
         salutation_gap=salutation_gap, signature_uri=signature))
 
 
@@ -511,8 +497,7 @@ def write_letters(renderer: Renderer, mailing: Mailing, staging, shard: str | No
     removed = _remove_stale_packs(mailing, staging, parse_shard(shard) if shard else None)
     if not packs:
         return [f"letters: no recipient falls in shard {shard}", *removed]
-    appeal_pdfs = {paper: editions.handout(renderer, mailing.appeal, mailing.words, paper,
-                                           mailing.appeal_source).data
+    appeal_pdfs = {paper: editions.handout(renderer, mailing.data, paper).data
                    for paper in sorted({pack.paper for pack in packs})}
     # A layer for each text that two or more letters share; the others are laid out whole.
     counts = Counter(pack.shared for pack in packs)

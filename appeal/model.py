@@ -155,6 +155,8 @@ class Words(Strict):
 
     signatories: Text
     signatories_continued: Text
+    endorsements: Text  # the heading of endorsements that name no group
+    continued: Annotated[Text, AfterValidator(lambda f: _fields(f, {"heading"}))]
     page_of: Annotated[Text, AfterValidator(lambda f: _fields(f, {"page"}, frozenset({"pages"})))]
     edition_handout: Text
     edition_archive: Text
@@ -163,6 +165,7 @@ class Words(Strict):
     colophon_date: Text
     colophon_source: Text
     colophon_sha256: Text
+    colophon_endorsements: Text
     colophon_verify: Text
     colophon_stack: Text
     months: Annotated[list[Text], AfterValidator(_twelve_months)]

@@ -30,9 +30,11 @@ from typing import Any
 import pikepdf
 from pypdf import PdfReader
 
-from .archive import SOURCE_MIME, SOURCE_NAME, TOOL
+from .archive import ENDORSEMENTS_MIME, SOURCE_MIME, SOURCE_NAME, TOOL
+from .endorsements import EMBEDDED_NAME, Endorsements, load_endorsements
+from .endorsements import LIMIT as ENDORSEMENTS_LIMIT
 from .errors import UserError, printable
-from .model import APPEAL_LIMIT, Appeal, load_appeal, load_words
+from .model import APPEAL_LIMIT, Appeal, load_appeal
 from .source import read_limited
 
 # What line breaking and hyphenation may change: white space and hyphens (-, U+2010, soft hyphen).
@@ -72,11 +74,15 @@ def missing_in_order(page_text: str, expected: list[str]) -> list[str]:
     return missing
 
 
-def expected_texts(appeal: Appeal) -> list[str]:
+def expected_texts(appeal: Appeal, endorsements: Endorsements | None = None) -> list[str]:
     texts = [appeal.title, appeal.publication, *appeal.body]
     for number, signatory in enumerate(appeal.signatories, 1):
         texts += [f"{number}. {signatory.name}", signatory.role]
-    return texts
+    if endorsements is not None:
+        for group in endorsements.groups("", len(appeal.signatories) + 1):
+            for number, entry in group.numbered():
+                texts += [f"{number}. {entry.name}", entry.detail]
+    return [text for text in texts if text]
 
 
 def reading_text(pdf_data: bytes) -> str:
@@ -132,11 +138,18 @@ def _modified(pdf: pikepdf.Pdf) -> dt.datetime | None:
 
 
 def embedded_source(pdf: pikepdf.Pdf) -> tuple[bytes | None, Check]:
-    """The source data embedded in the file, read no further than the appeal data's size limit
-    (a small compressed stream can inflate to gigabytes), and the check line about it."""
-    spec = pdf.attachments.get(SOURCE_NAME)
+    """The appeal's source data embedded in the file, and the check line about it."""
+    source, check = embedded_file(pdf, SOURCE_NAME, SOURCE_MIME, APPEAL_LIMIT, "the appeal data")
+    return source, check or Check(False, f"embedded source data: no attachment named {SOURCE_NAME}")
+
+
+def embedded_file(pdf: pikepdf.Pdf, name: str, mime_type: str, limit: int,
+                  what: str) -> tuple[bytes | None, Check | None]:
+    """An associated file of the archive, read no further than `limit` (a small compressed stream
+    can inflate to gigabytes), and the check line about it; (None, None) when there is none."""
+    spec = pdf.attachments.get(name)
     if spec is None:
-        return None, Check(False, f"embedded source data: no attachment named {SOURCE_NAME}")
+        return None, None
     stream = spec.get_file()
     raw = stream.obj.read_raw_bytes()
     filters = stream.obj.get("/Filter")
@@ -144,24 +157,24 @@ def embedded_source(pdf: pikepdf.Pdf) -> tuple[bytes | None, Check]:
     if filters == [pikepdf.Name.FlateDecode]:
         inflate = zlib.decompressobj()
         try:
-            source = inflate.decompress(raw, APPEAL_LIMIT + 1)
+            content = inflate.decompress(raw, limit + 1)
         except zlib.error as exc:
-            return None, Check(False, f"embedded source data {SOURCE_NAME}: cannot be decompressed ({exc})")
+            return None, Check(False, f"embedded source data {name}: cannot be decompressed ({exc})")
     elif not filters:
-        source = raw
+        content = raw
     else:
-        return None, Check(False, f"embedded source data {SOURCE_NAME}: encoded with "
+        return None, Check(False, f"embedded source data {name}: encoded with "
                                   f"{' '.join(map(str, filters))}, which this tool never writes")
-    if len(source) > APPEAL_LIMIT:
-        return None, Check(False, f"embedded source data {SOURCE_NAME}: larger than "
-                                  f"{APPEAL_LIMIT // 2**20} MB, the limit for the appeal data")
+    if len(content) > limit:
+        return None, Check(False, f"embedded source data {name}: larger than {limit // 2**20} MB, the "
+                                  f"limit for {what}")
     mime = str(stream.mime_type)
     relationship = str(spec.obj.get("/AFRelationship", ""))
     in_af = any(item.objgen == spec.obj.objgen for item in pdf.Root.get("/AF", []))
-    return source, Check(mime == SOURCE_MIME and relationship == "/Source" and in_af,
-                         f"embedded source data {SOURCE_NAME}: {len(source)} bytes, MIME {mime or 'none'}, "
-                         f"relationship {relationship.lstrip('/') or 'none'}"
-                         f"{'' if in_af else ', not an associated file (/AF)'}")
+    return content, Check(mime == mime_type and relationship == "/Source" and in_af,
+                          f"embedded source data {name}: {len(content)} bytes, MIME {mime or 'none'}, "
+                          f"relationship {relationship.lstrip('/') or 'none'}"
+                          f"{'' if in_af else ', not an associated file (/AF)'}")
 
 
 def open_pdf(data: bytes, name: str) -> pikepdf.Pdf:
@@ -204,24 +217,36 @@ def checks(data: bytes, name: str, words_path: Path, trust: Sequence[Path] = (),
         yield check
         if source is None:
             return
+        endorsements_raw, check = embedded_file(pdf, EMBEDDED_NAME, ENDORSEMENTS_MIME, ENDORSEMENTS_LIMIT,
+                                                "the endorsements")
+        if check is not None:
+            yield check
+            if endorsements_raw is None:
+                return
         modified = _modified(pdf)
     sha256 = hashlib.sha256(source).hexdigest()
     page_text = reading_text(edition)
-    yield Check(sha256 in page_text,
-                f"source SHA-256 {sha256} {'is' if sha256 in page_text else 'is not'} the one printed "
-                "in the colophon")
+    for label, content in (("source", source), ("endorsements", endorsements_raw)):
+        if content is not None:
+            digest = hashlib.sha256(content).hexdigest()
+            printed = digest in page_text
+            yield Check(printed, f"{label} SHA-256 {digest} {'is' if printed else 'is not'} the one printed "
+                                 "in the colophon")
     try:
-        appeal, appeal_source = load_appeal(Path(f"{name}:{SOURCE_NAME}"), source)
+        appeal, _ = load_appeal(Path(f"{name}:{SOURCE_NAME}"), source)
+        endorsements = load_endorsements(Path(f"{name}:{EMBEDDED_NAME}"), endorsements_raw) \
+            if endorsements_raw is not None else None
     except UserError as exc:
-        yield Check(False, f"embedded source is not valid appeal data: {exc}")
+        yield Check(False, f"embedded source is not valid data: {exc}")
         return
-    missing = missing_in_order(page_text, expected_texts(appeal))
+    missing = missing_in_order(page_text, expected_texts(appeal, endorsements))
+    endorsed = f", {len(endorsements.published)} endorsements" if endorsements else ""
     yield Check(not missing, (
         f"page text matches the source: title, {len(appeal.body)} paragraphs, "
-        f"{len(appeal.signatories)} signatories, in order") if not missing else
+        f"{len(appeal.signatories)} signatories{endorsed}, in order") if not missing else
         f"page text differs from the source at: {missing[0][:70]!r} ({len(missing)} passages)")
     if rebuild and mark.ours:
-        yield from compare_with_rebuild(edition, appeal, words_path, appeal_source, mark, modified)
+        yield from compare_with_rebuild(edition, name, source, endorsements_raw, words_path, mark, modified)
     if signed:
         changes = list(_looks_different(data, edition))
         yield Check(not changes, "signing changed nothing on the pages: each renders and reads as before"
@@ -286,36 +311,39 @@ def _looks_different(data: bytes, before: bytes) -> Iterator[str]:
             document.close()
 
 
-def compare_with_rebuild(data: bytes, appeal: Appeal, words_path: Path, source, mark: Mark,
-                         modified: dt.datetime | None) -> Iterator[Check]:
-    """Rebuild the archive from `source` as the file says it was made, and compare."""
+def compare_with_rebuild(edition: bytes, name: str, source: bytes, endorsements: bytes | None,
+                         words_path: Path, mark: Mark, modified: dt.datetime | None) -> Iterator[Check]:
+    """Rebuild the archive from its embedded sources as the file says it was made, and compare."""
     from . import editions
+    from .data import load_data
     from .render import Renderer, source_date_epoch
     from .versions import stack
 
     try:
-        words = load_words(words_path, appeal.language, source)
-        facts = editions.archive_facts(appeal, words, source.raw)
+        content = load_data(Path(f"{name}:{SOURCE_NAME}"), words_path,
+                            Path(f"{name}:{EMBEDDED_NAME}") if endorsements is not None else None,
+                            appeal_raw=source, endorsements_raw=endorsements)
+        facts = editions.archive_facts(content)
         # The colophon prints the stack the file claims; the rebuild prints the same.
         claimed = dataclasses.replace(facts, stack=mark.stack, modified=modified or facts.modified)
         with source_date_epoch(claimed.modified):
-            rebuilt = editions.archive(Renderer(), appeal, words, source, claimed).data
+            rebuilt = editions.archive(Renderer(), content, claimed).data
     except UserError as exc:
         yield Check(False, f"the edition cannot be rebuilt from its embedded source: {exc}")
         return
     same = facts.fingerprint == mark.fingerprint and stack() == mark.stack
-    if rebuilt == data:
+    if rebuilt == edition:
         yield Check(True, "identical, byte for byte, to the edition rebuilt from its embedded source with "
                           f"{'this stack and' if same else 'the stack it names and'} fingerprint "
                           f"{facts.fingerprint}: every page is as published")
         return
-    differences = list(differences_from(data, rebuilt, fonts=same))
+    differences = list(differences_from(edition, rebuilt, fonts=same))
     if same:
         if not differences:
-            at = next((i for i, (a, b) in enumerate(zip(data, rebuilt, strict=False)) if a != b),
-                      min(len(data), len(rebuilt)))
+            at = next((i for i, (a, b) in enumerate(zip(edition, rebuilt, strict=False)) if a != b),
+                      min(len(edition), len(rebuilt)))
             differences = [f"the file differs from the rebuild from byte {at:,} on (the rebuild has "
-                           f"{len(rebuilt):,} bytes, the file {len(data):,}); its pages look the same"]
+                           f"{len(rebuilt):,} bytes, the file {len(edition):,}); its pages look the same"]
         for difference in differences[:12]:
             yield Check(False, f"differs from the edition rebuilt from its embedded source: {difference}")
         return

@@ -19,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -36,6 +37,67 @@ def machine() -> str:
     except OSError:
         pass
     return f"{platform.platform()}, {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def _memory(pid: int) -> int:
+    """A process's proportional set size in bytes (pages shared after the fork counted once across
+    the processes that share them), or its resident size where the kernel gives no PSS."""
+    for path, field in ((f"/proc/{pid}/smaps_rollup", "Pss:"), (f"/proc/{pid}/status", "VmRSS:")):
+        try:
+            for line in Path(path).read_text().splitlines():
+                if line.startswith(field):
+                    return int(line.split()[1]) * 1024
+        except OSError:
+            continue
+    return 0
+
+
+def _tree_memory(root: int) -> int:
+    """Memory of a process and its descendants (the build and its workers), in bytes."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            status = Path(f"/proc/{entry}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("PPid:"):
+                children.setdefault(int(line.split()[1]), []).append(int(entry))
+    total, pending = 0, [root]
+    while pending:
+        pid = pending.pop()
+        total += _memory(pid)
+        pending.extend(children.get(pid, []))
+    return total
+
+
+def build_measured(arguments: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:
+    """`build.py ARGUMENTS` in a fresh process: wall seconds, peak memory in bytes (sampled every
+    50 ms over the process and its workers), and what it printed; stops the benchmark if it fails."""
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, str(ROOT / "build.py"), *arguments],
+                               env={**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, _tree_memory(process.pid))
+            stop.wait(0.05)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    out, err = process.communicate()
+    seconds = time.perf_counter() - started
+    stop.set()
+    sampler.join()
+    if process.returncode:
+        raise SystemExit(f"build.py {' '.join(arguments)} failed:\n{err}")
+    return seconds, peak, out
 
 
 def summary(label: str, seconds: list[float]) -> str:
@@ -60,7 +122,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from appeal import editions
-    from appeal.model import load_appeal, load_words
+    from appeal.data import load_data
     from appeal.paths import DATA_DIR
     from appeal.render import Renderer, source_date_epoch
     from appeal.verify import self_check
@@ -78,12 +140,11 @@ def main() -> int:
                 summary("build.py verify appeal-archive.pdf",
                         fresh_process(args.runs, ["verify", str(Path(out) / "appeal-archive.pdf")], env))]
 
-    appeal, source = load_appeal(DATA_DIR / "appeal.yaml")
-    words = load_words(DATA_DIR / "words.yaml", appeal.language, source)
+    data = load_data(DATA_DIR / "appeal.yaml", DATA_DIR / "words.yaml")
     renderer = Renderer()
-    renders = [(e.filename, functools.partial(editions.make, e, renderer, appeal, words, source))
+    renders = [(e.filename, functools.partial(editions.make, e, renderer, data))
                for e in editions.EDITIONS.values()]
-    with source_date_epoch(appeal.date):
+    with source_date_epoch(data.appeal.date):
         for filename, render in renders:
             render()  # warm: fonts, hyphenation patterns
             times = []
@@ -92,7 +153,7 @@ def main() -> int:
                 render()
                 times.append(time.perf_counter() - started)
             rows.append(summary(f"in-process: {filename}", times))
-        archive = editions.make(editions.ARCHIVE, renderer, appeal, words, source).data
+        archive = editions.make(editions.ARCHIVE, renderer, data).data
         times = []
         for _ in range(args.runs):
             started = time.perf_counter()

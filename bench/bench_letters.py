@@ -13,12 +13,9 @@ signing adds per pack. The machine may be shared: compare within a run.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -28,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_build import machine  # noqa: E402
+from bench_build import build_measured, machine  # noqa: E402
 
 
 def synthetic_recipients(count: int) -> dict:
@@ -37,40 +34,6 @@ def synthetic_recipients(count: int) -> dict:
          "address": ["Parliament of the Republic", f"Office {n % 400 + 1}", "Parliament Square 1",
                      "CAPITAL CITY"],
          "salutation": "Dear Member of Parliament"} for n in range(1, count + 1)]}
-
-
-def _memory(pid: int) -> int:
-    """A process's proportional set size in bytes (pages shared after the fork counted once across
-    the processes that share them), or its resident size where the kernel gives no PSS."""
-    for path, field in ((f"/proc/{pid}/smaps_rollup", "Pss:"), (f"/proc/{pid}/status", "VmRSS:")):
-        try:
-            for line in Path(path).read_text().splitlines():
-                if line.startswith(field):
-                    return int(line.split()[1]) * 1024
-        except OSError:
-            continue
-    return 0
-
-
-def _tree_memory(root: int) -> int:
-    """Memory of a process and its descendants (the build and its workers), in bytes."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            status = Path(f"/proc/{entry}/status").read_text()
-        except OSError:
-            continue
-        for line in status.splitlines():
-            if line.startswith("PPid:"):
-                children.setdefault(int(line.split()[1]), []).append(int(entry))
-    total, pending = 0, [root]
-    while pending:
-        pid = pending.pop()
-        total += _memory(pid)
-        pending.extend(children.get(pid, []))
-    return total
 
 
 def throwaway_key(folder: Path) -> Path:
@@ -97,29 +60,9 @@ def throwaway_key(folder: Path) -> Path:
 
 def assembled(recipients: Path, out: Path, count: int, key: Path | None = None) -> tuple[float, int]:
     """Wall seconds and peak memory (bytes) of `build.py letters` in a fresh process."""
-    env = {**os.environ, "PYTHONWARNINGS": "ignore", "APPEAL_SIGN_PASSWORD": ""}
-    started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "letters", "--recipients",
-                                str(recipients), "--out", str(out),
-                                *(["--sign-key", str(key)] if key else [])], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    peak = 0
-    stop = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not stop.is_set():
-            peak = max(peak, _tree_memory(process.pid))
-            stop.wait(0.05)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    _, err = process.communicate()
-    seconds = time.perf_counter() - started
-    stop.set()
-    sampler.join()
-    if process.returncode:
-        raise SystemExit(f"build.py letters failed:\n{err}")
+    seconds, peak, _ = build_measured(["letters", "--recipients", str(recipients), "--out", str(out),
+                                       *(["--sign-key", str(key)] if key else [])],
+                                      {"APPEAL_SIGN_PASSWORD": ""})
     written = len(list((out / "letters").glob("*.pdf")))
     if written != count or not (out / "letters.pdf").is_file():
         raise SystemExit(f"expected {count} packs and letters.pdf, found {written}")
@@ -129,18 +72,19 @@ def assembled(recipients: Path, out: Path, count: int, key: Path | None = None) 
 def naive(recipients: Path, count: int) -> float:
     """Median seconds per pack rendered the naive way: one full WeasyPrint render per pack."""
     from appeal import editions
+    from appeal.data import load_data
     from appeal.letters import load_mailing
     from appeal.paths import DATA_DIR
     from appeal.render import Renderer, render_html
 
-    mailing = load_mailing(DATA_DIR / "appeal.yaml", DATA_DIR / "words.yaml", DATA_DIR / "letter.yaml",
-                           recipients)
+    data = load_data(DATA_DIR / "appeal.yaml", DATA_DIR / "words.yaml")
+    mailing = load_mailing(data, DATA_DIR / "words.yaml", DATA_DIR / "letter.yaml", recipients)
     renderer = Renderer()
     times = []
     for pack in mailing.packs[: count + 1]:
         started = time.perf_counter()
         html = render_html("pack.html", **editions.context(
-            mailing.appeal, mailing.words, letter=mailing.letter, packs=[pack], signature_uri=None))
+            data, letter=mailing.letter, packs=[pack], signature_uri=None))
         renderer.pdf(html, pack.paper)
         times.append(time.perf_counter() - started)
     return statistics.median(times[1:])  # the first pays the one-time warm-up

@@ -103,10 +103,10 @@ def test_a_failed_edition_leaves_the_earlier_build_and_no_partial_file(earlier_b
     before = snapshot(earlier_build)
     real = editions.handout
 
-    def letter_fails(renderer, appeal, words, paper, source):
+    def letter_fails(renderer, data, paper):
         if paper == "letter":
             raise RuntimeError("render failed")
-        return real(renderer, appeal, words, paper, source)
+        return real(renderer, data, paper)
 
     monkeypatch.setattr(editions, "handout", letter_fails)
     with pytest.raises(RuntimeError):

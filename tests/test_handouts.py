@@ -109,10 +109,11 @@ def test_outline_has_the_title_and_the_signature_page(handout, appeal_data):
 def test_build_prints_one_line_per_file_and_the_time(built, tmp_path, capsys):
     assert main(["--out", str(tmp_path)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    names = ["appeal-a4.pdf", "appeal-letter.pdf", "appeal-archive.pdf"]
+    names = ["appeal-a4.pdf", "appeal-letter.pdf", "appeal-archive.pdf", "sign-on-a4.pdf",
+             "sign-on-letter.pdf"]
     for name, line in zip(names, lines, strict=False):
         assert re.fullmatch(rf"{re.escape(str(tmp_path / name))}  \d+ pages  [\d.]+ kB", line), line
-    assert re.fullmatch(rf"{re.escape(str(tmp_path / 'letters'))}/  5 packs  25 pages  .* MB", lines[3])
+    assert re.fullmatch(rf"{re.escape(str(tmp_path / 'letters'))}/  5 packs  25 pages  .* MB", lines[5])
     assert lines[-2] == str(tmp_path / "SHA256SUMS")
     assert re.fullmatch(r"built in [\d.]+ s", lines[-1])
 

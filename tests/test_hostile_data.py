@@ -237,18 +237,17 @@ def test_text_that_still_runs_over_its_box_stops_the_build_naming_the_key(tmp_pa
     # Should a style ever let a word run on (here: overflow-wrap switched off), the check after
     # layout names the key and the page before anything is written.
     from appeal import editions
+    from appeal.data import load_data
     from appeal.errors import UserError
-    from appeal.model import load_appeal, load_words
     from appeal.render import Renderer
 
     path = write_data(tmp_path, dict(APPEAL, body=[*APPEAL["body"][:3], "Before " + LONG_WORD]))
-    appeal, source = load_appeal(path)
-    words = load_words(DATA_DIR / "words.yaml", "en", source)
+    data = load_data(path, DATA_DIR / "words.yaml")
     real = editions.render_html
     monkeypatch.setattr(editions, "render_html", lambda *a, **k: real(*a, **k).replace(
         "</head>", "<style>p { overflow-wrap: normal !important }</style></head>"))
     with pytest.raises(UserError, match=r"appeal.yaml:\d+: body\[3\]: runs past the edge of its box"):
-        editions.handout(Renderer(), appeal, words, "a4", source)
+        editions.handout(Renderer(), data, "a4")
 
 
 def test_an_author_list_too_long_for_a_pdf_string_is_cut_short(tmp_path, capsys):

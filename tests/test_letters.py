@@ -201,6 +201,7 @@ def _lines_of(pdf, page_number=0):
 
 @pytest.mark.parametrize("paper", ["a4", "letter"])
 def test_layered_letters_draw_every_line_where_a_whole_letter_does(tmp_path, paper):
+    from appeal.data import load_data
     from appeal.letters import load_mailing, render_chunk, render_stationery
     from appeal.render import Renderer
 
@@ -208,7 +209,8 @@ def test_layered_letters_draw_every_line_where_a_whole_letter_does(tmp_path, pap
     recipients = [RECIPIENTS[0], dict(RECIPIENTS[1], salutation=long_salutation * 2), RECIPIENTS[2]]
     recipients = [dict(recipient, paper=paper) for recipient in recipients]
     path = write_data(tmp_path, {"recipients": recipients}, "recipients.yaml")
-    mailing = load_mailing(DATA_DIR / "appeal.yaml", DATA_DIR / "words.yaml", DATA_DIR / "letter.yaml", path)
+    data = load_data(DATA_DIR / "appeal.yaml", DATA_DIR / "words.yaml")
+    mailing = load_mailing(data, DATA_DIR / "words.yaml", DATA_DIR / "letter.yaml", path)
     renderer = Renderer()
     layer = render_stationery(renderer, mailing, mailing.packs[0])
     layered = render_chunk(renderer, mailing, mailing.packs, layer)

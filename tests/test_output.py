@@ -35,8 +35,8 @@ def files(folder: Path) -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def changed_data(tmp_path_factory) -> Path:
     """Appeal data that gives other bytes in every file than the default build."""
-    return write_data(tmp_path_factory.mktemp("changed"),
-                      dict(APPEAL, publication="(Published on ReliefWeb on 16 June 2025; reprinted)"))
+    folder = tmp_path_factory.mktemp("changed")
+    return write_data(folder, dict(APPEAL, title=APPEAL["title"] + " (reprinted)"))
 
 
 @pytest.fixture(scope="module")
@@ -55,34 +55,28 @@ def test_a_successful_build_replaces_every_file(earlier_build, changed_data, new
     assert not list(earlier_build.glob(output.STAGING_PREFIX + "*"))
 
 
-def count_steps(earlier_build, changed_data, monkeypatch) -> int:
-    calls = []
-    real = output._put_in_place
-    monkeypatch.setattr(output, "_put_in_place", lambda *a: (calls.append(1), real(*a)))
-    copy = earlier_build.parent / "count"
-    shutil.copytree(earlier_build, copy)
-    assert main(["--data", str(changed_data), "--out", str(copy)]) == 0
-    monkeypatch.undo()
-    return len(calls)
-
-
-def test_a_failure_at_any_step_of_the_commit_leaves_the_earlier_build(earlier_build, changed_data,
+def test_a_failure_at_any_step_of_the_commit_leaves_the_earlier_build(earlier_build, small_build, tmp_path,
                                                                      monkeypatch, capsys):
-    steps = count_steps(earlier_build, changed_data, monkeypatch)
-    assert steps == 10  # 3 editions, 5 packs, the print file, SHA256SUMS
-    before = files(earlier_build)
+    build = [*small_build, "--out", str(earlier_build)]
+    calls: list[str] = []
     real = output._put_in_place
-    for failing in range(steps):
-        calls = []
+    monkeypatch.setattr(output, "_put_in_place", lambda *a: (calls.append(a[2]), real(*a)))
+    shutil.copytree(earlier_build, tmp_path / "count")
+    assert main([*build[:-1], str(tmp_path / "count")]) == 0
+    packs = [f"letters/{recipient['id']}.pdf" for recipient in RECIPIENTS[:2]]
+    assert calls == ["appeal-a4.pdf", *packs, "letters.pdf", "SHA256SUMS"]
+    before = files(earlier_build)
+    for failing in range(len(calls)):
+        done = []
 
-        def put(folder, out_dir, relative, mode, failing=failing, calls=calls):
-            if len(calls) == failing:
+        def put(folder, out_dir, relative, mode, failing=failing, done=done):
+            if len(done) == failing:
                 raise PermissionError(errno.EACCES, "Permission denied", str(out_dir / relative))
-            calls.append(relative)
+            done.append(relative)
             real(folder, out_dir, relative, mode)
 
         monkeypatch.setattr(output, "_put_in_place", put)
-        assert main(["--data", str(changed_data), "--out", str(earlier_build)]) == 2
+        assert main(build) == 2
         err = capsys.readouterr().err
         assert "cannot be put in place: Permission denied; nothing in" in err and "Traceback" not in err
         assert files(earlier_build) == before, f"failing at step {failing}"
@@ -121,10 +115,28 @@ def run_killed(step: int, args: list[str]) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.parametrize("step", [0, 4, 9])
-def test_a_build_killed_mid_commit_is_completed_by_the_next(step, earlier_build, changed_data, new_build,
-                                                          capsys):
-    result = run_killed(step, ["--data", str(changed_data), "--out", str(earlier_build)])
+@pytest.fixture(scope="module")
+def small_build(changed_data, tmp_path_factory) -> list[str]:
+    """A build that moves every kind of file but few of them: a handout, two packs in letters/, the
+    print file and SHA256SUMS (its arguments, without --out)."""
+    recipients = write_data(tmp_path_factory.mktemp("two"), {"recipients": RECIPIENTS[:2]}, "recipients.yaml")
+    return ["--data", str(changed_data), "--edition", "a4", "--edition", "letters", "--recipients",
+            str(recipients)]
+
+
+@pytest.fixture(scope="module")
+def after_small_build(built, small_build, tmp_path_factory) -> dict[str, bytes]:
+    """What the output folder holds once the small build has run over the default build."""
+    out = tmp_path_factory.mktemp("after") / "output"
+    shutil.copytree(built, out)
+    assert main([*small_build, "--out", str(out)]) == 0
+    return files(out)
+
+
+@pytest.mark.parametrize("step", [0, 2, 4])
+def test_a_build_killed_mid_commit_is_completed_by_the_next(step, earlier_build, small_build,
+                                                          after_small_build, capsys):
+    result = run_killed(step, [*small_build, "--out", str(earlier_build)])
     assert result.returncode == -signal.SIGKILL
     staging = list(earlier_build.glob(output.STAGING_PREFIX + "*"))
     assert len(staging) == 1 and (staging[0] / output.JOURNAL).is_file()
@@ -134,19 +146,19 @@ def test_a_build_killed_mid_commit_is_completed_by_the_next(step, earlier_build,
                            capture_output=True)
     assert (check.returncode != 0) == (step > 0)
     # The next command that writes to the folder completes the killed build first.
-    assert main(["--edition", "a4", "--data", str(changed_data), "--out", str(earlier_build)]) == 0
+    assert main([*small_build[:4], "--out", str(earlier_build)]) == 0  # the same handout again
     err = capsys.readouterr().err
     assert "completed a build that was interrupted while putting its files in place" in err
-    assert files(earlier_build) == new_build
+    assert files(earlier_build) == after_small_build
     assert not list(earlier_build.glob(output.STAGING_PREFIX + "*"))
 
 
-def test_a_build_killed_before_its_commit_leaves_the_earlier_build(earlier_build, changed_data):
+def test_a_build_killed_before_its_commit_leaves_the_earlier_build(earlier_build, small_build):
     before = files(earlier_build)
     script = KILL_AT.replace("if len(calls) == {step}:", "if True:").replace(
         "output._put_in_place = put", "output._write_journal = put")
-    result = subprocess.run([sys.executable, "-c", script, "--data", str(changed_data), "--out",
-                             str(earlier_build)], cwd=ROOT, capture_output=True, timeout=120)
+    result = subprocess.run([sys.executable, "-c", script, *small_build, "--out", str(earlier_build)],
+                            cwd=ROOT, capture_output=True, timeout=120)
     assert result.returncode == -signal.SIGKILL
     assert len(list(earlier_build.glob(output.STAGING_PREFIX + "*"))) == 1  # left behind, no journal
     assert files(earlier_build) == before
