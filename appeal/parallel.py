@@ -7,6 +7,7 @@ import ctypes
 import logging
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -36,22 +37,42 @@ def _run(index: int) -> tuple[Any, list[logging.LogRecord], BaseException | None
         logger.removeHandler(keep)
 
 
-def _worker_start() -> None:
-    """A forked worker: ends with its build, leaves interrupts to it, holds none of its locks."""
-    import signal
+# The parent while it forks workers: a worker's first act, at the fork itself (before anything of
+# multiprocessing runs in it), is to stop listening for the build's signals.
+_parent: int | None = None
 
-    from .output import inherited_fds
 
+def _at_fork_in_worker() -> None:
+    """A worker forked for run_all: ends with its build, leaves interrupts to it.
+
+    Done at the fork, not in the pool's initializer: the pool forks a new worker when one dies,
+    and one forked while the build is being stopped would otherwise run the build's own SIGTERM
+    handler (a traceback) or outlive it (a worker nobody waits for).
+    """
+    if _parent is None:
+        return
     # Ctrl-C reaches every process of the terminal's group: the build stops the workers itself,
     # so a worker prints no traceback of its own; SIGTERM (what the build sends) just ends it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # Linux: die with the build (PR_SET_PDEATHSIG); a build already gone leaves the worker alone.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+    if os.getppid() != _parent:
+        os._exit(0)
+
+
+os.register_at_fork(after_in_child=_at_fork_in_worker)
+
+
+def _worker_start() -> None:
+    """A forked worker holds none of its build's locks (a worker outliving a killed build would
+    keep the build's staging folder looking alive)."""
+    from .output import inherited_fds
+
     for fd in list(inherited_fds):
         with contextlib.suppress(OSError):
             os.close(fd)
-    # Linux: die with the build (PR_SET_PDEATHSIG), so a killed build leaves no worker behind.
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
 
 
 def workers() -> int:
@@ -73,7 +94,7 @@ def run_all(jobs: Sequence[Callable[[], Any]], done: Callable[[Any], None] | Non
     raises its exception here. `done` is called with each result as it comes (a progress bar).
     """
     done = done or (lambda result: None)
-    global _jobs
+    global _jobs, _parent
     first = 1 if warm_first else 0
     count = min(len(jobs) - first, workers())
     # With one job left for the workers, or one core, a worker would only add the fork's cost.
@@ -87,7 +108,7 @@ def run_all(jobs: Sequence[Callable[[], Any]], done: Callable[[Any], None] | Non
     if warm_first:
         results.append(jobs[0]())
         done(results[0])
-    _jobs = jobs
+    _jobs, _parent = jobs, os.getpid()
     logger = logging.getLogger("weasyprint")
     try:
         with multiprocessing.get_context("fork").Pool(count, initializer=_worker_start) as pool:
@@ -99,5 +120,5 @@ def run_all(jobs: Sequence[Callable[[], Any]], done: Callable[[Any], None] | Non
                 results.append(value)
                 done(value)
     finally:
-        _jobs = ()
+        _jobs, _parent = (), None
     return results
