@@ -61,6 +61,40 @@ def _xmp_date(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+XMP_BEGIN = '''<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about=""
+    xmlns:dc="http://purl.org/dc/elements/1.1/"
+    xmlns:pdf="http://ns.adobe.com/pdf/1.3/"
+    xmlns:xmp="http://ns.adobe.com/xap/1.0/"'''
+XMP_END = """  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>
+<?xpacket end="r"?>"""
+
+
+def xmp_document(namespaces: str, title: str, author: str, subject: str, producer: str,
+                 creator_tool: str, created: str, modified: str, claims: str) -> bytes:
+    """An XMP packet describing a PDF the way its information dictionary does (the archive and
+    the press editions make theirs so), with `namespaces` declared and `claims` added: the
+    standards it claims and what they require besides."""
+    x = escape
+    return f"""{XMP_BEGIN}
+{namespaces}>
+   <dc:format>application/pdf</dc:format>
+   <dc:title><rdf:Alt><rdf:li xml:lang="x-default">{x(title)}</rdf:li></rdf:Alt></dc:title>
+   <dc:creator><rdf:Seq><rdf:li>{x(author)}</rdf:li></rdf:Seq></dc:creator>
+   <dc:description><rdf:Alt><rdf:li xml:lang="x-default">{x(subject)}</rdf:li></rdf:Alt></dc:description>
+   <pdf:Producer>{x(producer)}</pdf:Producer>
+   <xmp:CreatorTool>{x(creator_tool)}</xmp:CreatorTool>
+   <xmp:CreateDate>{created}</xmp:CreateDate>
+   <xmp:ModifyDate>{modified}</xmp:ModifyDate>
+   <xmp:MetadataDate>{modified}</xmp:MetadataDate>
+{claims}
+{XMP_END}""".encode()
+
+
 def xmp_packet(facts: ArchiveFacts) -> bytes:
     """XMP claiming PDF/A-3a and PDF/UA-1 at once, matching the Info dictionary entry for entry.
 
@@ -69,32 +103,14 @@ def xmp_packet(facts: ArchiveFacts) -> bytes:
     """
     appeal = facts.appeal
     x = escape
-    keywords = ", ".join(appeal.keywords)
-    subject = appeal.subject or appeal.title
-    return f"""<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
-<x:xmpmeta xmlns:x="adobe:ns:meta/">
- <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
-  <rdf:Description rdf:about=""
-    xmlns:dc="http://purl.org/dc/elements/1.1/"
-    xmlns:pdf="http://ns.adobe.com/pdf/1.3/"
-    xmlns:xmp="http://ns.adobe.com/xap/1.0/"
-    xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/"
+    namespaces = '''    xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/"
     xmlns:pdfuaid="http://www.aiim.org/pdfua/ns/id/"
     xmlns:pdfaExtension="http://www.aiim.org/pdfa/ns/extension/"
     xmlns:pdfaSchema="http://www.aiim.org/pdfa/ns/schema#"
-    xmlns:pdfaProperty="http://www.aiim.org/pdfa/ns/property#">
-   <dc:format>application/pdf</dc:format>
-   <dc:title><rdf:Alt><rdf:li xml:lang="x-default">{x(appeal.title)}</rdf:li></rdf:Alt></dc:title>
-   <dc:creator><rdf:Seq><rdf:li>{x(facts.author)}</rdf:li></rdf:Seq></dc:creator>
-   <dc:description><rdf:Alt><rdf:li xml:lang="x-default">{x(subject)}</rdf:li></rdf:Alt></dc:description>
-   <dc:language><rdf:Bag><rdf:li>{x(appeal.language)}</rdf:li></rdf:Bag></dc:language>
+    xmlns:pdfaProperty="http://www.aiim.org/pdfa/ns/property#"'''
+    claims = f"""   <dc:language><rdf:Bag><rdf:li>{x(appeal.language)}</rdf:li></rdf:Bag></dc:language>
    <dc:date><rdf:Seq><rdf:li>{appeal.date.isoformat()}</rdf:li></rdf:Seq></dc:date>
-   <pdf:Keywords>{x(keywords)}</pdf:Keywords>
-   <pdf:Producer>{x(facts.stack)}</pdf:Producer>
-   <xmp:CreatorTool>{x(facts.creator_tool)}</xmp:CreatorTool>
-   <xmp:CreateDate>{_xmp_date(facts.created)}</xmp:CreateDate>
-   <xmp:ModifyDate>{_xmp_date(facts.modified)}</xmp:ModifyDate>
-   <xmp:MetadataDate>{_xmp_date(facts.modified)}</xmp:MetadataDate>
+   <pdf:Keywords>{x(", ".join(appeal.keywords))}</pdf:Keywords>
    <pdfaid:part>3</pdfaid:part>
    <pdfaid:conformance>A</pdfaid:conformance>
    <pdfuaid:part>1</pdfuaid:part>
@@ -116,11 +132,9 @@ def xmp_packet(facts: ArchiveFacts) -> bytes:
       </pdfaSchema:property>
      </rdf:li>
     </rdf:Bag>
-   </pdfaExtension:schemas>
-  </rdf:Description>
- </rdf:RDF>
-</x:xmpmeta>
-<?xpacket end="r"?>""".encode()
+   </pdfaExtension:schemas>"""
+    return xmp_document(namespaces, appeal.title, facts.author, appeal.subject or appeal.title, facts.stack,
+                        facts.creator_tool, _xmp_date(facts.created), _xmp_date(facts.modified), claims)
 
 
 def finish(pdf_data: bytes, facts: ArchiveFacts) -> bytes:

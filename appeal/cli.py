@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import functools
 import gc
 import hashlib
 import logging
@@ -52,10 +53,16 @@ def _parser() -> argparse.ArgumentParser:
                     "gives the modification date), so the same input gives the same bytes.")
     _common(build)
     build.add_argument("--edition", action="append",
-                       choices=["a4", "letter", "archive", "sign-on-a4", "sign-on-letter", "letters"],
-                       help="build only this edition (repeatable; default: the handouts and the archive, "
-                            "the sign-on sheets when data/sign-on.yaml exists, the letters when the "
-                            "recipients file exists)")
+                       choices=[*editions_names(), "letters"],
+                       help="build only this edition (repeatable; default: the handouts, the archive, the "
+                            "press editions and the booklets, the sign-on sheets when data/sign-on.yaml "
+                            "exists, the letters when the recipients file exists)")
+    build.add_argument("--marks", action="store_true",
+                       help="crop marks on the press editions, outside the bleed (most print shops add "
+                            "their own; none by default)")
+    build.add_argument("--output-profile", type=Path, metavar="FILE.icc",
+                       help="the print shop's own ICC output profile (CMYK) for the press editions "
+                            "(default: the bundled FOGRA39 profile)")
     _letter_options(build)
     _signing_options(build, "--sign-key", "sign the archival edition and the letters with this PKCS#12 key")
     # The commands that read the data: their options are the build's.
@@ -121,6 +128,13 @@ def _signing_options(parser: argparse.ArgumentParser, key_option: str, key_help:
     parser.add_argument("--location", metavar="TEXT", help="the place the signature states")
     parser.add_argument("--timestamp-url", metavar="URL",
                         help="add an RFC 3161 timestamp from this authority (PAdES B-T)")
+
+
+def editions_names() -> list[str]:
+    """The names --edition takes, from the table of outputs (editions.py)."""
+    from .editions import EDITIONS
+
+    return list(EDITIONS)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -274,6 +288,7 @@ def _terminate_as_exception() -> Iterator[None]:
 def build(args: argparse.Namespace) -> int:
     from . import editions
     from .output import Staging
+    from .parallel import run_all
     from .render import Renderer, source_date_epoch, stop_on_warnings
 
     started = time.perf_counter()
@@ -285,6 +300,14 @@ def build(args: argparse.Namespace) -> int:
         raise UserError(f"--edition sign-on-*: no sign-on sheet settings ({DATA_DIR / 'sign-on.yaml'} or "
                         "--sign-on PATH)")
     data, mailing = load(args, letters="letters" in names, sign_on=any(e.kind == "sign-on" for e in chosen))
+    press = None
+    if any(e.kind == "press" for e in chosen):
+        from .press import output_intent
+
+        press = editions.PressSettings(output_intent(args.output_profile), args.marks)
+    elif getattr(args, "marks", False) or getattr(args, "output_profile", None):
+        raise UserError("--marks and --output-profile: only the press editions use them, and this build "
+                        "writes none; add --edition press-a4 or press-a5")
     signing = None
     if args.sign_key:
         from .signing import signing_from
@@ -293,17 +316,19 @@ def build(args: argparse.Namespace) -> int:
     renderer = Renderer()
     lines = []
     with Staging(args.out) as staging, source_date_epoch(data.appeal.date), stop_on_warnings() as warned:
-        # In turn, not in forked workers: for three renders the fork costs what it saves (measured
-        # with bench/bench_build.py), as every process pays the first render's warm-up again.
-        for edition in chosen:
-            rendered = editions.make(edition, renderer, data, signing)
-            warned.check(edition.filename)
-            if edition.archival:
-                from .verify import self_check
-
-                self_check(rendered.data, edition.filename)
-            path = staging.add(edition.filename, rendered.data)
-            lines.append(f"{path}  {rendered.pages} pages  {len(rendered.data) / 1000:.1f} kB")
+        # The first edition renders here and warms this process (fonts, hyphenation patterns, cffi:
+        # 0.4 s); the others render in forked workers that start warm, on every core. The archive
+        # comes first, so that it is checked here: page-validation's threads do not survive a fork,
+        # and a forked worker that validated in a process that had validated before waited forever.
+        chosen.sort(key=lambda edition: not edition.archival)
+        jobs = [functools.partial(_edition, edition, renderer, data, signing, press) for edition in chosen]
+        made = dict(zip((e.name for e in chosen), run_all(jobs), strict=True))
+        for edition in editions.EDITIONS.values():  # reported in the table's order
+            if edition.name in made:
+                path = staging.add(edition.filename, made[edition.name].data)
+                lines.append(f"{path}  {made[edition.name].pages} pages  "
+                             f"{len(made[edition.name].data) / 1000:.1f} kB")
+        warned.check("the editions")
         if mailing is not None:
             from .letters import write_letters
 
@@ -316,6 +341,19 @@ def build(args: argparse.Namespace) -> int:
     print("\n".join(lines))
     print(f"built in {time.perf_counter() - started:.2f} s")
     return 0
+
+
+def _edition(edition, renderer, data, signing, press):
+    """One edition made, and the archive checked as verify would check it (in the build's own
+    process: build() gives it the first job)."""
+    from . import editions
+
+    rendered = editions.make(edition, renderer, data, signing, press)
+    if edition.archival:
+        from .verify import self_check
+
+        self_check(rendered.data, edition.filename)
+    return rendered
 
 
 def load(args: argparse.Namespace, letters: bool, sign_on: bool = True):
@@ -362,7 +400,7 @@ def checksums(staging) -> bytes:
     def digest(path: Path) -> str:
         return hashlib.sha256(path.read_bytes()).hexdigest()
 
-    found = {str(p.relative_to(staging.out_dir)): p for pattern in ("*.pdf", "letters/*.pdf")
+    found = {str(p.relative_to(staging.out_dir)): p for pattern in ("*.pdf", "press/*.pdf", "letters/*.pdf")
              for p in staging.out_dir.glob(pattern)}
     for name in staging.removed:
         found.pop(name, None)

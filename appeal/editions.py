@@ -9,7 +9,7 @@ from .archive import ArchiveFacts
 from .data import Data
 from .endorsements import EMBEDDED_NAME
 from .errors import UserError
-from .render import Rendered, Renderer, modification_time, overflows, pdf_date, render_html
+from .render import Rendered, Renderer, modification_time, overflows, pdf_date, pdf_info_date, render_html
 from .source import Problem, parse_key_path
 
 
@@ -20,7 +20,7 @@ class Edition:
     name: str
     filename: str
     paper: str
-    kind: str = "handout"  # "handout", "archive" or "sign-on"
+    kind: str = "handout"  # "handout", "archive", "sign-on", "press" or "booklet"
 
     @property
     def archival(self) -> bool:
@@ -31,9 +31,16 @@ HANDOUTS = (Edition("a4", "appeal-a4.pdf", "a4"), Edition("letter", "appeal-lett
 ARCHIVE = Edition("archive", "appeal-archive.pdf", "a4", "archive")
 SIGN_ON = (Edition("sign-on-a4", "sign-on-a4.pdf", "a4", "sign-on"),
            Edition("sign-on-letter", "sign-on-letter.pdf", "letter", "sign-on"))
-EDITIONS = {edition.name: edition for edition in (*HANDOUTS, ARCHIVE, *SIGN_ON)}
+PRESS = (Edition("press-a4", "press/appeal-a4.pdf", "press-a4", "press"),
+         Edition("press-a5", "press/appeal-a5.pdf", "press-a5", "press"))
+BOOKLETS = (Edition("booklet", "appeal-booklet.pdf", "a5", "booklet"),
+            Edition("booklet-letter", "appeal-booklet-letter.pdf", "half-letter", "booklet"))
+EDITIONS = {edition.name: edition for edition in (*HANDOUTS, ARCHIVE, *PRESS, *BOOKLETS, *SIGN_ON)}
 # What a build writes when no --edition is given: the sign-on sheets when their settings exist.
-ALWAYS = (*HANDOUTS, ARCHIVE)
+ALWAYS = (*HANDOUTS, ARCHIVE, *PRESS, *BOOKLETS)
+# Each press edition's trim, in points: A4 and A5; each booklet's sheet: A4 and Letter, landscape.
+TRIMS = {"press-a4": (595.2756, 841.8898), "press-a5": (419.5276, 595.2756)}
+SHEETS = {"a5": (841.8898, 595.2756), "half-letter": (792.0, 612.0)}
 # `sha256sum -c SHA256SUMS` in the output folder checks every PDF of the build.
 CHECKSUMS = "SHA256SUMS"
 
@@ -134,10 +141,71 @@ def sign_on(renderer: Renderer, data: Data, paper: str) -> Rendered:
     return Rendered(document.write_pdf(pdf_tags=True), len(document.pages))
 
 
-def make(edition: Edition, renderer: Renderer, data: Data, signing=None) -> Rendered:
+@dataclass(frozen=True)
+class PressSettings:
+    """What a build gives the press editions: the output intent (bundled FOGRA39, or the shop's
+    profile), and whether to draw crop marks."""
+
+    intent: object  # press.OutputIntent
+    marks: bool = False
+
+
+def press(renderer: Renderer, data: Data, edition: Edition, settings: PressSettings) -> Rendered:
+    """The appeal for a print shop: PDF/X-4, CMYK, a 3 mm bleed, single pages in reading order;
+    checked as a preflight would check it before anything is written."""
+    from . import press as pdfx
+    from .versions import stack, tool_version
+
+    appeal = data.appeal
+    document = laid_out(renderer, render_html("handout.html", **context(data)), edition.paper, data)
+    modified = modification_time(appeal.date)
+    facts = pdfx.PressFacts(
+        title=appeal.title, author=appeal.authors, subject=appeal.subject or appeal.title,
+        created=pdf_info_date(appeal.date), modified=pdf_info_date(modified),
+        created_xmp=pdf_date(appeal.date), modified_xmp=pdf_date(modified),
+        creator_tool=f"appeal-edition {tool_version()} (press edition, {edition.paper}, PDF/X-4)",
+        producer=stack())
+    pdf = pdfx.finish(document.write_pdf(), facts, settings.intent, settings.marks)
+    problems = pdfx.problems(pdf, TRIMS[edition.paper], settings.marks)
+    if problems:
+        raise UserError(f"{edition.filename}: the press edition just built would fail a print shop's "
+                        "preflight, so the build stops and writes nothing:\n  " + "\n  ".join(problems[:12]))
+    return Rendered(pdf, len(document.pages))
+
+
+def booklet(renderer: Renderer, data: Data, edition: Edition) -> Rendered:
+    """The appeal as a booklet for the office printer: its A5 (half Letter) pages, padded with
+    blank pages before the signature pages to a multiple of 4, imposed two to a sheet."""
+    from .booklet import blanks_needed, impose
+
+    document = laid_out(renderer, render_html("handout.html", **context(data, blanks=0)), edition.paper, data)
+    blanks = blanks_needed(len(document.pages))
+    if blanks:  # laid out again, so that every page's footer gives its number in the booklet
+        html = render_html("handout.html", **context(data, blanks=blanks))
+        document = laid_out(renderer, html, edition.paper, data)
+    appeal = data.appeal
+    info = {"/Title": appeal.title, "/Author": appeal.authors, "/Subject": appeal.subject or appeal.title,
+            "/CreationDate": pdf_info_date(appeal.date),
+            "/ModDate": pdf_info_date(modification_time(appeal.date)), "/Producer": "appeal-edition"}
+    pdf = impose(document.write_pdf(), SHEETS[edition.paper], info, appeal.language)
+    return Rendered(pdf, len(document.pages) // 2)
+
+
+def make(edition: Edition, renderer: Renderer, data: Data, signing=None,
+         press_settings: PressSettings | None = None) -> Rendered:
     """The edition's PDF; the archive is signed when `signing` is given (handouts are for print)."""
     if edition.archival:
         return archive(renderer, data, signing=signing)
     if edition.kind == "sign-on":
         return sign_on(renderer, data, edition.paper)
+    if edition.kind == "press":
+        return press(renderer, data, edition, press_settings or PressSettings(_default_intent()))
+    if edition.kind == "booklet":
+        return booklet(renderer, data, edition)
     return handout(renderer, data, edition.paper)
+
+
+def _default_intent():
+    from .press import output_intent
+
+    return output_intent(None)

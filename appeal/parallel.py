@@ -1,18 +1,30 @@
-"""Running independent renders on every core: forked workers that share the loaded fonts."""
+"""Running independent renders on every core: forked workers that share the loaded fonts.
+
+A small pool of its own rather than multiprocessing.Pool: each worker talks to the build over a
+pipe of its own, so a worker killed at any moment (Ctrl-C and SIGTERM reach a terminal's or a
+batch job's whole process group) holds no lock the build then waits for. multiprocessing.Pool's
+idle workers hold its task queue's lock while they wait; one killed there left the build waiting
+forever in Pool.terminate.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
 import logging
-import multiprocessing
 import os
 import signal
 from collections.abc import Callable, Sequence
+from multiprocessing.connection import Connection, Pipe, wait
 from typing import Any
 
-# Set just before the workers fork, so that they inherit the jobs (closures cannot be pickled).
-_jobs: Sequence[Callable[[], Any]] = ()
+# Linux's prctl, looked up here: a forked child must not load libraries (another thread of the
+# parent may have held the loader's lock at the fork).
+try:
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):
+    _prctl = None
+PR_SET_PDEATHSIG = 1
 
 
 class _Keep(logging.Handler):
@@ -25,54 +37,36 @@ class _Keep(logging.Handler):
         self.records.append(record)
 
 
-def _run(index: int) -> tuple[Any, list[logging.LogRecord], BaseException | None]:
+def _run(job: Callable[[], Any]) -> tuple[Any, list[logging.LogRecord], BaseException | None]:
     keep = _Keep()
     logger = logging.getLogger("weasyprint")
     logger.addHandler(keep)
     try:
-        return _jobs[index](), keep.records, None
+        return job(), keep.records, None
     except BaseException as exc:  # a worker must hand back even WeasyPrint's BaseException to the parent
         return None, keep.records, exc
     finally:
         logger.removeHandler(keep)
 
 
-# The parent while it forks workers: a worker's first act, at the fork itself (before anything of
-# multiprocessing runs in it), is to stop listening for the build's signals.
-_parent: int | None = None
-
-
-def _at_fork_in_worker() -> None:
-    """A worker forked for run_all: ends with its build, leaves interrupts to it.
-
-    Done at the fork, not in the pool's initializer: the pool forks a new worker when one dies,
-    and one forked while the build is being stopped would otherwise run the build's own SIGTERM
-    handler (a traceback) or outlive it (a worker nobody waits for).
-    """
-    if _parent is None:
-        return
-    # Ctrl-C reaches every process of the terminal's group: the build stops the workers itself,
-    # so a worker prints no traceback of its own; SIGTERM (what the build sends) just ends it.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    # Linux: die with the build (PR_SET_PDEATHSIG); a build already gone leaves the worker alone.
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
-    if os.getppid() != _parent:
-        os._exit(0)
-
-
-os.register_at_fork(after_in_child=_at_fork_in_worker)
-
-
-def _worker_start() -> None:
-    """A forked worker holds none of its build's locks (a worker outliving a killed build would
-    keep the build's staging folder looking alive)."""
+def _worker(jobs: Sequence[Callable[[], Any]], connection: Connection, parent: int) -> None:
+    """A forked worker's life: run the jobs it is sent by index until it is sent None. It ends with
+    its build, leaves interrupts to it, and holds none of its locks."""
     from .output import inherited_fds
 
-    for fd in list(inherited_fds):
+    # Ctrl-C reaches every process of the terminal's group: the build stops the workers itself,
+    # so a worker prints no traceback of its own; SIGTERM just ends it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if _prctl is not None:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # die with the build, whatever kills it
+    if os.getppid() != parent:
+        return  # the build is gone already
+    for fd in list(inherited_fds):  # a worker outliving a killed build would keep its staging alive
         with contextlib.suppress(OSError):
             os.close(fd)
+    while (index := connection.recv()) is not None:
+        connection.send((index, *_run(jobs[index])))
 
 
 def workers() -> int:
@@ -89,36 +83,78 @@ def run_all(jobs: Sequence[Callable[[], Any]], done: Callable[[Any], None] | Non
 
     With `warm_first`, the first job runs here before the fork, to warm this process (hyphenation
     patterns, fonts, cffi types: about 0.4 s of a first render) so that no worker pays for it
-    again; a caller that has rendered already passes False. WeasyPrint's warnings in a
-    worker are logged again in this process, so nothing goes unseen; the first job that failed
-    raises its exception here. `done` is called with each result as it comes (a progress bar).
+    again; a caller that has rendered already passes False. The jobs are closures: the workers
+    inherit them by the fork, and only results travel. WeasyPrint's warnings in a worker are
+    logged again in this process, so nothing goes unseen; the first job that failed raises its
+    exception here. `done` is called with each result as it comes (a progress bar). On any
+    exception here (an interrupt included) the workers are killed and reaped before it goes on.
     """
     done = done or (lambda result: None)
-    global _jobs, _parent
     first = 1 if warm_first else 0
     count = min(len(jobs) - first, workers())
+    results: list[Any] = [None] * len(jobs)
     # With one job left for the workers, or one core, a worker would only add the fork's cost.
-    if count < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        results = []
-        for job in jobs:
-            results.append(job())
-            done(results[-1])
+    if count < 2 or not hasattr(os, "fork"):
+        for index, job in enumerate(jobs):
+            results[index] = job()
+            done(results[index])
         return results
-    results = []
     if warm_first:
-        results.append(jobs[0]())
+        results[0] = jobs[0]()
         done(results[0])
-    _jobs, _parent = jobs, os.getpid()
+    pending = list(range(first, len(jobs)))
+    pool: dict[Connection, int] = {}  # each worker's end of its pipe, and its process id
     logger = logging.getLogger("weasyprint")
+    parent, finished = os.getpid(), False
     try:
-        with multiprocessing.get_context("fork").Pool(count, initializer=_worker_start) as pool:
-            for value, records, error in pool.imap(_run, range(first, len(jobs)), chunksize=1):
+        for _ in range(count):
+            ours, theirs = Pipe()
+            pid = os.fork()
+            if pid == 0:  # the worker: never returns into the build's code
+                status = 0
+                try:
+                    ours.close()
+                    _worker(jobs, theirs, parent)
+                except BaseException:
+                    status = 1
+                finally:
+                    os._exit(status)
+            theirs.close()
+            pool[ours] = pid
+            ours.send(pending.pop(0))
+        busy = len(pool)
+        while busy:
+            for connection in wait(list(pool)):
+                try:
+                    index, value, records, error = connection.recv()
+                except EOFError:
+                    raise RuntimeError("a rendering worker ended without its result (killed, or out "
+                                       "of memory?)") from None
                 for record in records:
                     logger.handle(record)
                 if error is not None:
                     raise error
-                results.append(value)
+                results[index] = value
                 done(value)
+                if pending:
+                    connection.send(pending.pop(0))
+                else:
+                    busy -= 1
+        for connection in pool:
+            connection.send(None)
+        finished = True
     finally:
-        _jobs, _parent = (), None
+        _stop(pool, finished)
     return results
+
+
+def _stop(pool: dict[Connection, int], finished: bool) -> None:
+    """Reap every worker: sent None, they end by themselves; on an error or an interrupt they are
+    killed first (a worker mid-render would otherwise finish its pages for nobody)."""
+    for connection, pid in pool.items():
+        with contextlib.suppress(OSError):
+            connection.close()
+        with contextlib.suppress(OSError):
+            if not finished:
+                os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)

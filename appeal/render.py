@@ -20,8 +20,6 @@ from .errors import UserError
 from .fetcher import AssetFetcher
 from .paths import STYLE_DIR, TEMPLATE_DIR
 
-PAPERS = ("a4", "letter")
-
 
 def _page_references_once() -> None:
     """Make pydyf build the tuple of its pages' references once per page count.
@@ -179,20 +177,24 @@ class Rendered:
 
 
 class Renderer:
-    """One FontConfiguration and one set of compiled stylesheets, reused for every render."""
+    """One FontConfiguration and the compiled stylesheets, reused for every render."""
 
     def __init__(self) -> None:
         self.font_config = FontConfiguration()
         self.fetcher = AssetFetcher()
-        self.stylesheets = {
-            paper: CSS(filename=str(STYLE_DIR / f"{paper}.css"), font_config=self.font_config,
-                       url_fetcher=self.fetcher)
-            for paper in PAPERS}
+        self.stylesheets: dict[str, CSS] = {}
+
+    def stylesheet(self, paper: str) -> CSS:
+        """`styles/<paper>.css` compiled, once (a4, letter, a5, half-letter, press-a4, press-a5)."""
+        if paper not in self.stylesheets:
+            self.stylesheets[paper] = CSS(filename=str(STYLE_DIR / f"{paper}.css"),
+                                          font_config=self.font_config, url_fetcher=self.fetcher)
+        return self.stylesheets[paper]
 
     def document(self, html: str, paper: str, **options):
         """Lay out `html` on `paper`; the WeasyPrint Document (pages can be inspected or copied)."""
         page_html = HTML(string=html, base_url=TEMPLATE_DIR.as_uri() + "/", url_fetcher=self.fetcher)
-        return page_html.render(font_config=self.font_config, stylesheets=[self.stylesheets[paper]],
+        return page_html.render(font_config=self.font_config, stylesheets=[self.stylesheet(paper)],
                                 **options)
 
     def pdf(self, html: str, paper: str, **options) -> Rendered:

@@ -11,6 +11,9 @@ from .model import Strict, Text
 from .source import Problem, Source, read_yaml
 
 LIMIT = 256 * 2**10
+# More 10 mm rows than a landscape A4 or Letter page holds (about 17 without the title): the first
+# layout needs only enough to fill every page.
+ROWS_AT_MOST = 20
 
 
 class Columns(Strict):
@@ -50,7 +53,7 @@ def load_sign_on(path: Path, paragraphs: int) -> tuple[SignOn, Source]:
 def sheet_rows(renderer, html_for, paper: str, pages: int, first: int) -> tuple[str, object]:
     """The sheet's HTML and layout with as many rows as fill `pages` pages: laid out once with
     more rows than fit, the rows on the first `pages` pages counted, then laid out with that many."""
-    generous = html_for(range(first, first + 40 * pages))
+    generous = html_for(range(first, first + ROWS_AT_MOST * pages))
     document = renderer.document(generous, paper, pdf_tags=True)
     fitting = sum(_rows_on(page) for page in document.pages[:pages])
     html = html_for(range(first, first + fitting))

@@ -3,9 +3,10 @@
     python bench/bench_build.py [--runs N]
 
 Prints the machine, the software stack and the subsetter in use, then medians (and the spread)
-over N runs: build.py for the two handouts, with the archive, and the default build (with the
-example letters), and build.py verify on the archive, each in a fresh process; then each edition
-rendered in-process, warm, and the checks the build runs on every archive it writes.
+over N runs: build.py for the two handouts, with the archive, and the default build (every
+edition, the sign-on sheets and the example letters), and build.py verify on the archive, each in
+a fresh process; then each edition rendered in-process, warm, and the checks the build runs on
+every archive it writes.
 Compare numbers from one run of this script: the machine may be shared.
 """
 
@@ -136,11 +137,12 @@ def main() -> int:
         rows = [summary("build.py: 2 handouts", fresh_process(args.runs, ["--out", out, *handouts], env)),
                 summary("build.py: + archive",
                         fresh_process(args.runs, ["--out", out, *handouts, "--edition", "archive"], env)),
-                summary("build.py: + archive + 5 letters", fresh_process(args.runs, ["--out", out], env)),
+                summary("build.py: the default build", fresh_process(args.runs, ["--out", out], env)),
                 summary("build.py verify appeal-archive.pdf",
                         fresh_process(args.runs, ["verify", str(Path(out) / "appeal-archive.pdf")], env))]
 
-    data = load_data(DATA_DIR / "appeal.yaml", DATA_DIR / "words.yaml")
+    data = load_data(DATA_DIR / "appeal.yaml", DATA_DIR / "words.yaml",
+                     sign_on_path=DATA_DIR / "sign-on.yaml")
     renderer = Renderer()
     renders = [(e.filename, functools.partial(editions.make, e, renderer, data))
                for e in editions.EDITIONS.values()]

@@ -52,3 +52,32 @@ def test_a_warm_caller_hands_every_job_to_the_workers():
 def test_one_worker_runs_everything_here(monkeypatch):
     monkeypatch.setenv("APPEAL_JOBS", "1")
     assert {pid for _, pid in run_all([lambda n=n: (n, os.getpid()) for n in range(4)])} == {os.getpid()}
+
+
+def test_a_worker_killed_mid_job_is_an_error_not_a_hang():
+    # Ctrl-C and SIGTERM reach the whole process group; a worker that dies must not leave the build
+    # waiting (multiprocessing.Pool's workers died holding its queue's lock, and it waited forever).
+    import signal
+
+    def dies():
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    with pytest.raises(RuntimeError, match="a rendering worker ended without its result"):
+        run_all([lambda: 1, dies, lambda: 3, lambda: 4], warm_first=False)
+
+
+def test_an_error_here_kills_and_reaps_the_workers():
+    import time
+
+    def slow():
+        time.sleep(30)
+
+    def fails():
+        raise ValueError("stop")
+
+    started = time.monotonic()
+    with pytest.raises(ValueError, match="stop"):
+        run_all([slow, fails], warm_first=False)
+    assert time.monotonic() - started < 10  # the sleeping worker was killed, not waited for
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # and reaped: no child of this process is left
