@@ -28,7 +28,9 @@ of Anti-personnel Landmines and the Convention on Cluster Munitions from its YAM
 
 commands:
   build (the default)  write the handouts (A4, US Letter), the archival edition (PDF/A-3a and
-                       PDF/UA-1, its source data inside), the letters when data/recipients.yaml
+                       PDF/UA-1, its source data inside), the press editions (PDF/X-4, A4 and
+                       A5), the booklets (A5 on A4, half Letter on Letter), the sign-on sheets
+                       when data/sign-on.yaml exists, the letters when data/recipients.yaml
                        exists, and SHA256SUMS, into the output folder
   letters              a cover letter with the appeal for every recipient (data/recipients.yaml)
   check                validate the data without building anything
@@ -47,7 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     build = commands.add_parser(
         "build", help="write the editions (the default command)",
         description="Write output/appeal-a4.pdf, output/appeal-letter.pdf, output/appeal-archive.pdf, "
-                    "the letters (as the letters command does) when the recipients file exists, and "
+                    "output/press/appeal-a4.pdf and appeal-a5.pdf, output/appeal-booklet.pdf and "
+                    "appeal-booklet-letter.pdf, the sign-on sheets when their settings exist, the "
+                    "letters (as the letters command does) when the recipients file exists, and "
                     "output/SHA256SUMS from the appeal's data. Nothing in the output folder changes "
                     "unless every file is built. Dates come from the data (SOURCE_DATE_EPOCH, if set, "
                     "gives the modification date), so the same input gives the same bytes.")
@@ -383,6 +387,9 @@ def check(args: argparse.Namespace) -> int:
               f"{endorsements.rows} rows, in {len(data.groups)} group(s)")
         for note in endorsements.notes:
             print(f"note: {note}")
+    if data.sign_on is not None:
+        print(f"ok  {args.sign_on}: the sign-on sheet, {data.sign_on.pages} page(s) of rows from "
+              f"No. {data.next_number}")
     if mailing is not None:
         print(f"ok  {args.letter}: dated {mailing.letter.date.isoformat()}, "
               f"{1 + len(mailing.letter.translations)} language(s)")

@@ -167,6 +167,7 @@ def test_check_validates_without_writing(tmp_path, capsys):
     assert main(["check", "--out", str(tmp_path / "never")]) == 0
     out = capsys.readouterr().out
     assert "21 signatories" in out and "5 recipients" in out
+    assert "sign-on.yaml: the sign-on sheet, 2 page(s) of rows from No. 22" in out
     bad = write_data(tmp_path, edited('"Helen Clark"', '""'))
     assert main(["check", "--data", str(bad), "--out", str(tmp_path / "never")]) == 2
     assert "signatories[2].name: must not be empty" in capsys.readouterr().err
