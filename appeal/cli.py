@@ -20,7 +20,7 @@ from .errors import UserError, printable
 from .fetcher import RefusedURL
 from .paths import DATA_DIR, OUTPUT_DIR
 
-COMMANDS = ("build", "verify", "letters", "check", "sign")
+COMMANDS = ("build", "verify", "letters", "check", "sign", "watch", "schema")
 
 DESCRIPTION = """\
 Build the print-ready editions of the Joint Appeal to Uphold the Convention on the Prohibition
@@ -37,6 +37,8 @@ commands:
   verify FILE.pdf      check that a PDF is an unchanged archival edition of the appeal, and
                        its signature if it has one
   sign FILE.pdf        sign an archival edition or a letter pack (PAdES, invisible)
+  watch                build, then rebuild what a saved change touches, until Ctrl-C
+  schema               write the JSON Schemas of the data files into schemas/, for editors
 
 Run `python build.py COMMAND --help` for a command's options. Exit status: 0 done,
 2 a problem with the input (the message names file, line and key), 1 anything else."""
@@ -121,6 +123,16 @@ def _parser() -> argparse.ArgumentParser:
     _signing_options(sign, "--key", "the signer's key and certificate, a PKCS#12 file (.p12, .pfx)",
                      required=True)
     sign.add_argument("--debug", action="store_true", help="show a traceback on errors")
+    schema = commands.add_parser(
+        "schema", help="write the JSON Schemas of the data files into schemas/",
+        description="Write a JSON Schema (draft 2020-12) of each YAML data file (appeal, words, letter, "
+                    "recipients, sign-on) into schemas/NAME.schema.json, from the models the build "
+                    "validates with. Each data file names its schema on its first line, so that editors "
+                    "using the YAML language server (VS Code, Neovim, JetBrains) complete keys, show "
+                    "their descriptions and underline mistakes. Run it after changing a model; a test "
+                    "fails until the committed schemas match.")
+    schema.add_argument("--out", type=Path, metavar="DIR", help="write them here instead of schemas/")
+    schema.add_argument("--debug", action="store_true", help="show a traceback on errors")
     return parser
 
 
@@ -220,6 +232,12 @@ def _run(args: argparse.Namespace) -> int:
         from .verify import run
 
         return run(args.pdf, args.extract, args.words, args.trust)
+    if args.command == "schema":
+        from .schema import SCHEMA_DIR, write
+
+        for path in write(args.out or SCHEMA_DIR):
+            print(path)
+        return 0
     if args.command == "sign":
         from .signing import signing_from
         from .verify import sign_edition

@@ -61,38 +61,66 @@ def lookup(tag: str, available) -> str | None:
     return None
 
 
-Text = Annotated[str, Field(min_length=1), AfterValidator(_not_blank)]
+# What the JSON Schemas (build.py schema) say besides the types: an editor underlines these as
+# the build would reject them. Only the schema reads them; the validators above give the messages.
+_SOME_TEXT = {"pattern": r"\S"}  # not only spaces
+LANGUAGE_PATTERN = {"pattern": f"^{_BCP47.pattern}$"}
+
+Text = Annotated[str, Field(min_length=1, json_schema_extra=_SOME_TEXT), AfterValidator(_not_blank)]
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
-Language = Annotated[str, AfterValidator(_bcp47)]
+Language = Annotated[str, Field(json_schema_extra=LANGUAGE_PATTERN), AfterValidator(_bcp47)]
 
 
 AUTHORS_LENGTH = 1_000
 
 
 class Strict(BaseModel):
-    """Unknown keys are typos; text is never coerced from numbers."""
+    """Unknown keys are typos; text is never coerced from numbers. The docstring below each field
+    is its description in the JSON Schemas (build.py schema), which editors show on hover: it is
+    written for the people who edit the data."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True)
 
 
 class Signatory(Strict):
+    """One of the people who signed the appeal, as published."""
+
     name: Text
+    """The signatory's name as published, for example "Jody Williams"."""
     role: Text
+    """What the appeal gives under the name, for example "Nobel Peace Laureate and Founding Chair of
+    the Nobel Women’s Initiative"."""
 
 
 class Appeal(Strict):
-    """The appeal as published: the text is signed, so it is kept verbatim."""
+    """The appeal as published (data/appeal.yaml): its text is signed, so it is kept verbatim."""
 
     language: Language
+    """The language of the text, a BCP 47 tag such as en or fr-CH; data/words.yaml must have words
+    for it."""
     date: IsoDate
+    """The day the appeal was published, as YYYY-MM-DD, for example 2025-06-16. Every edition is
+    dated by it."""
     title: Text
+    """The appeal's full title, printed at the head of every edition."""
     # The running footer's: it shares the footer with the page number, on two lines at most.
     short_title: Annotated[Text, Field(max_length=160)] | None = None
+    """A short form of the title for the running footer (at most 160 characters), for example "Joint
+    Appeal to Uphold the Mine Ban and Cluster Munitions Conventions". Without it the footer
+    repeats the title."""
     publication: Text
+    """The line under the title that says where and when the appeal was published, for example
+    "(Published on ReliefWeb on 16 June 2025)"."""
     subject: Text | None = None
+    """One sentence on what the appeal asks, for the PDF's description (a library catalogue shows
+    it); not printed."""
     keywords: list[Text] = []
+    """Words a search should find the PDF by, for example "cluster munitions"; not printed."""
     body: Annotated[list[Text], Field(min_length=1)]
+    """The appeal's paragraphs in order, each one text, verbatim as published."""
     signatories: Annotated[list[Signatory], Field(min_length=1)]
+    """The signatories in the published order, each with name and role. Endorsements gathered
+    later go in data/endorsements.csv, not here."""
 
     @property
     def running_title(self) -> str:
@@ -154,22 +182,48 @@ class Words(Strict):
     """What an edition prints around the data, in one language: a translation needs no template change."""
 
     signatories: Text
+    """The heading of the signature page, for example "Signatories"."""
     signatories_continued: Text
+    """The heading when the signatories run on to another page, for example "Signatories
+    (continued)"."""
     endorsements: Text  # the heading of endorsements that name no group
+    """The heading of the endorsements gathered since publication that name no group, for example
+    "Endorsements"."""
     continued: Annotated[Text, AfterValidator(lambda f: _fields(f, {"heading"}))]
+    """A heading carried on to the next page: must contain {heading}, for example "{heading}
+    (continued)"."""
     page_of: Annotated[Text, AfterValidator(lambda f: _fields(f, {"page"}, frozenset({"pages"})))]
+    """The page number in the footer: must contain {page} and may contain {pages}, for example "Page
+    {page} of {pages}"."""
     edition_handout: Text
+    """The name of the handout edition, for example "Handout edition"."""
     edition_archive: Text
+    """The name of the archival edition, printed in its colophon, for example "Archival edition"."""
     colophon: Text
+    """The heading of the archival edition's last page, for example "About this edition"."""
     colophon_edition: Text
+    """The colophon's label for the edition's name, for example "Edition"."""
     colophon_date: Text
+    """The colophon's label for the appeal's date, for example "Date of the appeal"."""
     colophon_source: Text
+    """The colophon's label for the embedded source data, for example "Source data"."""
     colophon_sha256: Text
+    """The colophon's label for the source data's checksum, for example "SHA-256 of the source
+    data"."""
     colophon_endorsements: Text
+    """The colophon's label for the published endorsements' checksum, for example "SHA-256 of the
+    published endorsements"."""
     colophon_verify: Text
+    """The colophon's sentence on how a reader checks the copy, for example "The source data is
+    embedded in this file. To check that this copy is unchanged, ..."."""
     colophon_stack: Text
-    months: Annotated[list[Text], AfterValidator(_twelve_months)]
+    """The colophon's label for the software that made the edition, for example "Made with"."""
+    months: Annotated[list[Text], Field(json_schema_extra={"minItems": 12, "maxItems": 12}),
+                      AfterValidator(_twelve_months)]
+    """The names of the 12 months, January first, as dates are written in the language."""
     date_format: Annotated[Text, AfterValidator(lambda f: _fields(f, {"day", "month", "year"}))]
+    """How the language writes a date: must contain {day}, {month} and {year}, for example "{day}
+    {month} {year}" (16 June 2025) or "{month} {day}, {year}" (June 16, 2025)."""
 
     def date(self, day: dt.date) -> str:
         """`day` as the language writes it in a letter: 16 June 2025."""
@@ -284,38 +338,72 @@ Paper = Literal["a4", "letter"]
 
 
 class Sender(Strict):
+    """Who sends the letters: the letterhead and the return address."""
+
     organisation: Text
+    """The sending organisation's name, at the head of the letter and as the PDF's author."""
     address: Annotated[list[Text], Field(min_length=1)]
+    """The organisation's postal address in the letterhead, one line per item."""
     return_address: Text
+    """One short line above the recipient's address in the envelope window, for example "Joint
+    Appeal · Street 1 · 1000 City"."""
     contact: list[Text] = []
+    """Lines under the letterhead's address, such as an e-mail address and a telephone number."""
 
 
 class Signer(Strict):
+    """Who signs the letters."""
+
     name: Text
+    """The signer's name, under the signature."""
     title: Text
+    """The signer's position, under the name."""
     signature: Annotated[str, AfterValidator(_project_image)] | None = None
+    """An image of the handwritten signature, a PNG, JPEG or SVG file under styles/, for example
+    styles/signatures/signer.png. Without it the letters leave room to sign by hand."""
 
 
 class LetterText(Strict):
     """The words of the letter in one language."""
 
     subject: Text
+    """The letter's subject line in this language."""
     body: Text
+    """The letter's text in this language, a template as the letter's own body is."""
     closing: Text
+    """The closing in this language, for example "Yours sincerely,"."""
     enclosure: Text
+    """The enclosure line in this language."""
 
 
 class Letter(Strict):
+    """The cover letter that goes with the appeal to every recipient (data/letter.yaml)."""
+
     language: Language
+    """The language of the letter's own words, a BCP 47 tag such as en; recipients in other
+    languages get a translation from translations."""
     date: IsoDate
+    """The date on the letters, as YYYY-MM-DD, for example 2025-06-16."""
     paper: Paper = "a4"
+    """The paper of the letters, a4 or letter; a recipient may ask for the other."""
     sender: Sender
+    """Who sends the letters: the letterhead's organisation and address, and the return address."""
     signer: Signer
+    """Who signs the letters: name, position and, if there is one, an image of the signature."""
     subject: Text
+    """The subject line, in bold above the salutation."""
     body: Text
+    """The letter's text: paragraphs separated by a blank line, starting with the salutation line.
+    It may use {{ recipient.salutation }}, {{ recipient.name }} and {{ recipient.title }}, and
+    nothing else of the template language."""
     closing: Text
+    """The closing above the signature, for example "Yours sincerely,"."""
     enclosure: Text
-    translations: dict[str, LetterText] = {}
+    """The line under the signature that names what is enclosed: the appeal."""
+    translations: Annotated[dict[Language, LetterText],
+                            Field(json_schema_extra={"propertyNames": LANGUAGE_PATTERN})] = {}
+    """The letter's words in other languages, by BCP 47 tag, for example fr: with subject, body,
+    closing and enclosure. A recipient's language picks one (fr-CH is served by fr)."""
 
     def text_language(self, language: str | None) -> str | None:
         """The language of the letter's words that serves `language` (None: the letter's own), by
@@ -334,13 +422,25 @@ class Letter(Strict):
 
 
 class Recipient(Strict):
-    id: Annotated[str, AfterValidator(_file_id)]
+    """One recipient: one pack, output/letters/ID.pdf."""
+
+    id: Annotated[str, Field(json_schema_extra={"pattern": f"^{FILE_ID.pattern}$"}), AfterValidator(_file_id)]
+    """The pack's file name without .pdf: letters, digits, '.', '_' and '-', for example
+    estonia-foreign-minister. Each recipient's must differ."""
     name: Text
+    """The first line of the address: a person's name or an office, for example "Minister of
+    Foreign Affairs"."""
     address: Annotated[list[Text], Field(min_length=1)]
+    """The postal address under the name, at most 4 lines (the envelope window's)."""
     salutation: Text | None = None
+    """How the letter greets the recipient, for example "Dear Minister"; the letter's body places it
+    with {{ recipient.salutation }}."""
     title: Text | None = None
+    """A title before the name in the address, for example "H.E."."""
     language: Language | None = None
+    """The language of the recipient's letter, a BCP 47 tag; the letter's own language without it."""
     paper: Paper | None = None
+    """a4 or letter, if this recipient's paper differs from the letter's."""
 
     @property
     def addressee(self) -> str:
@@ -349,4 +449,7 @@ class Recipient(Strict):
 
 
 class Recipients(Strict):
+    """The recipients of the cover letter and the appeal (data/recipients.yaml)."""
+
     recipients: Annotated[list[Recipient], Field(min_length=1)]
+    """Every recipient, one pack each, in the order of the print file."""

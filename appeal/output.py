@@ -197,6 +197,17 @@ def write_file(path: Path, data: bytes) -> None:
         raise UserError(f"{path}: cannot be written: {exc.strerror or exc}") from None
 
 
+def write_atomically(target: Path, data: bytes) -> None:
+    """Write `data` to `target` through a temporary file renamed over it: never half a file."""
+    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        temp.write_bytes(data)
+        os.replace(temp, target)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise UserError(f"{target}: cannot be written: {exc.strerror or exc}") from None
+
+
 @contextlib.contextmanager
 def folder_lock(out_dir: Path) -> Iterator[None]:
     """The output folder's lock, held while staging folders are made, recovered and committed."""

@@ -88,6 +88,8 @@ def _problems(exc: ValidationError) -> list[Problem]:
     problems = []
     for err in exc.errors(include_url=False):
         loc = tuple(err["loc"])
+        if loc and loc[-1] == "[key]":  # a mapping's key, not its value, is wrong: name the key
+            loc = loc[:-1]
         kind = err["type"]
         if kind == "missing":
             message = "is required"
@@ -102,6 +104,10 @@ def _problems(exc: ValidationError) -> list[Problem]:
             expected = {"string_type": "text", "list_type": "a list",
                         "dict_type": "a mapping of keys", "model_type": "a mapping of keys"}[kind]
             message = f"must be {expected}, not {_describe(err.get('input'))}"
+        elif kind == "literal_error":
+            message = f"must be {err['ctx']['expected']}, not {err.get('input')!r}"
+        elif kind in ("int_type", "int_parsing", "int_from_float"):
+            message = f"must be a whole number, not {_describe(err.get('input'))}"
         else:
             message = err["msg"].removeprefix("Value error, ")
         problems.append(Problem(loc, message))

@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import os
 import re
 import zlib
 from collections.abc import Iterator, Sequence
@@ -35,6 +34,7 @@ from .endorsements import EMBEDDED_NAME, Endorsements, load_endorsements
 from .endorsements import LIMIT as ENDORSEMENTS_LIMIT
 from .errors import UserError, printable
 from .model import APPEAL_LIMIT, Appeal, load_appeal
+from .output import write_atomically
 from .source import read_limited
 
 # What line breaking and hyphenation may change: white space and hyphens (-, U+2010, soft hyphen).
@@ -587,14 +587,3 @@ def _info_date(pdf: pikepdf.Pdf) -> dt.datetime | None:
     """The information dictionary's ModDate (D:20250616000000Z), as the letters write it."""
     match = re.fullmatch(r"D:(\d{14})Z?", str(pdf.docinfo.get("/ModDate", "")))
     return dt.datetime.strptime(match[1], "%Y%m%d%H%M%S").replace(tzinfo=dt.UTC) if match else None
-
-
-def write_atomically(target: Path, data: bytes) -> None:
-    """Write `data` to `target` through a temporary file renamed over it: never half a file."""
-    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        temp.write_bytes(data)
-        os.replace(temp, target)
-    except OSError as exc:
-        temp.unlink(missing_ok=True)
-        raise UserError(f"{target}: cannot be written: {exc.strerror or exc}") from None
