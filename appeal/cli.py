@@ -123,6 +123,26 @@ def _parser() -> argparse.ArgumentParser:
     _signing_options(sign, "--key", "the signer's key and certificate, a PKCS#12 file (.p12, .pfx)",
                      required=True)
     sign.add_argument("--debug", action="store_true", help="show a traceback on errors")
+    watch = commands.add_parser(
+        "watch", help="build, then rebuild what each saved change touches, until Ctrl-C",
+        description="Build once, then stay running and rebuild whenever a file the build reads is saved "
+                    "(the data files, templates, styles, fonts, the signature image): only the editions "
+                    "that read it (a change to the recipients rebuilds the letters that changed and the "
+                    "print file, not the archive). Each file is replaced as soon as it is made, the A4 "
+                    "handout first, by an atomic rename, so a PDF viewer that reloads on change shows "
+                    "the new version. A rebuild that fails prints the build's messages and leaves the "
+                    "last good files in place. One time-stamped line per rebuild. Ctrl-C stops it. "
+                    "For what you publish, run a build: it writes every file or none.")
+    _common(watch)
+    watch.add_argument("--edition", action="append", choices=[*editions_names(), "letters"],
+                       help="watch only this edition (repeatable; default: what a build writes)")
+    watch.add_argument("--marks", action="store_true", help="crop marks on the press editions")
+    watch.add_argument("--output-profile", type=Path, metavar="FILE.icc",
+                       help="the print shop's ICC output profile for the press editions")
+    watch.add_argument("--recipients", type=Path, metavar="PATH",
+                       help="the recipients (default: data/recipients.yaml)")
+    watch.add_argument("--letter", type=Path, metavar="PATH",
+                       help="the cover letter (default: data/letter.yaml)")
     schema = commands.add_parser(
         "schema", help="write the JSON Schemas of the data files into schemas/",
         description="Write a JSON Schema (draft 2020-12) of each YAML data file (appeal, words, letter, "
@@ -232,6 +252,10 @@ def _run(args: argparse.Namespace) -> int:
         from .verify import run
 
         return run(args.pdf, args.extract, args.words, args.trust)
+    if args.command == "watch":
+        from .watch import run as watch
+
+        return watch(args)
     if args.command == "schema":
         from .schema import SCHEMA_DIR, write
 
@@ -314,13 +338,8 @@ def build(args: argparse.Namespace) -> int:
     from .render import Renderer, source_date_epoch, stop_on_warnings
 
     started = time.perf_counter()
-    names = args.edition or [*(e.name for e in editions.ALWAYS),
-                             *(e.name for e in editions.SIGN_ON if args.sign_on),
-                             *(["letters"] if args.letters else [])]
+    names = planned(args)
     chosen = [editions.EDITIONS[name] for name in names if name != "letters"]
-    if any(e.kind == "sign-on" for e in chosen) and args.sign_on is None:
-        raise UserError(f"--edition sign-on-*: no sign-on sheet settings ({DATA_DIR / 'sign-on.yaml'} or "
-                        "--sign-on PATH)")
     data, mailing = load(args, letters="letters" in names, sign_on=any(e.kind == "sign-on" for e in chosen))
     press = None
     if any(e.kind == "press" for e in chosen):
@@ -363,6 +382,22 @@ def build(args: argparse.Namespace) -> int:
     print("\n".join(lines))
     print(f"built in {time.perf_counter() - started:.2f} s")
     return 0
+
+
+def planned(args: argparse.Namespace) -> list[str]:
+    """The editions (and "letters") a build with `args` writes: those named with --edition, else
+    the handouts, the archive, the press editions and the booklets, the sign-on sheets when their
+    settings exist, the letters when the recipients do."""
+    from . import editions
+
+    names = args.edition or [*(e.name for e in editions.ALWAYS),
+                             *(e.name for e in editions.SIGN_ON if args.sign_on),
+                             *(["letters"] if args.letters else [])]
+    if any(editions.EDITIONS[name].kind == "sign-on" for name in names if name != "letters") \
+            and args.sign_on is None:
+        raise UserError(f"--edition sign-on-*: no sign-on sheet settings ({DATA_DIR / 'sign-on.yaml'} or "
+                        "--sign-on PATH)")
+    return names
 
 
 def _edition(edition, renderer, data, signing, press):
@@ -418,12 +453,22 @@ def check(args: argparse.Namespace) -> int:
     return 0
 
 
-def checksums(staging) -> bytes:
-    """SHA256SUMS for every PDF the output folder will hold: this build's and earlier ones'."""
+def checksums(staging, memo: dict | None = None) -> bytes:
+    """SHA256SUMS for every PDF the output folder will hold: this build's and earlier ones'.
+
+    `memo` (build.py watch keeps one) remembers digests by path, inode, size and modification
+    time, so that a rebuild of one file does not read a thousand letter packs again.
+    """
     from . import editions
 
     def digest(path: Path) -> str:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        if memo is None:
+            return hashlib.sha256(path.read_bytes()).hexdigest()
+        status = path.stat()
+        key = (str(path), status.st_ino, status.st_size, status.st_mtime_ns)
+        if key not in memo:
+            memo[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+        return memo[key]
 
     found = {str(p.relative_to(staging.out_dir)): p for pattern in ("*.pdf", "press/*.pdf", "letters/*.pdf")
              for p in staging.out_dir.glob(pattern)}

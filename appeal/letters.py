@@ -6,6 +6,7 @@ one document, the appeal once per paper, and each pack is assembled from their p
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -484,39 +485,104 @@ def _signed_at(mailing: Mailing) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 
 
+@dataclass
+class _Chunk:
+    """A chunk of packs as the last rebuild made it: its part of the print file, and each pack's
+    size and SHA-256 as written."""
+
+    part: bytes
+    packs: dict[str, tuple[int, str]]
+    pages: int
+
+
+@dataclass
+class LetterCache:
+    """What `build.py watch` keeps of the letters between rebuilds, so that a change to one
+    recipient lays out only the chunk of letters it is in and replaces only its pack and the print
+    file. The watcher clears it when anything but the letter or the recipients changed (the
+    appeal, the words, a template, a style, the signature image): every key here assumes those."""
+
+    appeal: dict[str, bytes] = dataclasses.field(default_factory=dict)  # by paper
+    stationery: dict[str, Stationery] = dataclasses.field(default_factory=dict)
+    chunks: dict[str, _Chunk] = dataclasses.field(default_factory=dict)
+    # What the last call replaced: packs, of how many, and whether the print file.
+    rebuilt: tuple[int, int, bool] = (0, 0, False)
+
+    def clear(self) -> None:
+        self.appeal.clear()
+        self.stationery.clear()
+        self.chunks.clear()
+
+    @staticmethod
+    def key(mailing: Mailing, *parts: object) -> str:
+        """A digest of the letter and `parts` (packs, with their place in the file left out: it
+        only names them in messages)."""
+        plain = [dataclasses.replace(part, index=0) if isinstance(part, Pack) else part for part in parts]
+        return hashlib.sha256(repr((mailing.letter, plain)).encode()).hexdigest()
+
+
 def write_letters(renderer: Renderer, mailing: Mailing, staging, shard: str | None,
-                  signing=None) -> list[str]:
+                  signing=None, cache: LetterCache | None = None) -> list[str]:
     """Render and assemble every pack into the staging folder, signed with `signing` if given
-    (each pack in the worker that assembles it; the print file once); the summary lines."""
+    (each pack in the worker that assembles it; the print file once); the summary lines.
+
+    With a `cache` (build.py watch), chunks of packs that have not changed since the last call
+    are not laid out again, and a pack whose bytes did not change is not replaced.
+    """
     from tqdm import tqdm
 
     from .parallel import run_all
 
+    watching = cache is not None
+    if watching and signing is not None:
+        raise ValueError("the letters are cached only unsigned")
+    cache = cache if cache is not None else LetterCache()
     started = time.perf_counter()
     packs = mailing.packs
     removed = _remove_stale_packs(mailing, staging, parse_shard(shard) if shard else None)
     if not packs:
         return [f"letters: no recipient falls in shard {shard}", *removed]
-    appeal_pdfs = {paper: editions.handout(renderer, mailing.data, paper).data
-                   for paper in sorted({pack.paper for pack in packs})}
+    for paper in sorted({pack.paper for pack in packs} - set(cache.appeal)):
+        cache.appeal[paper] = editions.handout(renderer, mailing.data, paper).data
     # A layer for each text that two or more letters share; the others are laid out whole.
     counts = Counter(pack.shared for pack in packs)
     stationery = {}
     for pack in packs:
         if counts[pack.shared] > 1 and pack.shared not in stationery:
-            stationery[pack.shared] = render_stationery(renderer, mailing, pack)
+            key = cache.key(mailing, pack.paper, pack.shared)
+            if key not in cache.stationery:
+                cache.stationery[key] = render_stationery(renderer, mailing, pack)
+            stationery[pack.shared] = cache.stationery[key]
     groups = chunks(packs, lambda pack: (pack.paper, pack.shared if pack.shared in stationery else None))
-    # Paths are staged here, before the workers fork, so that the commit knows every file.
-    targets = {pack.recipient.id: staging.path(f"letters/{pack.recipient.id}.pdf") for pack in packs}
+    keys = [cache.key(mailing, pack.shared in stationery, *group) for group in groups]
     parts = [staging.scratch(f"parts/{number:05d}.pdf") for number in range(len(groups))]
-    jobs = [functools.partial(_chunk, renderer, mailing, group, appeal_pdfs[group[0].paper],
-                              stationery.get(group[0].shared), targets, part, signing)
-            for group, part in zip(groups, parts, strict=True)]
-    with tqdm(total=len(packs), unit="pack", desc="letters", file=sys.stderr,
-              disable=not sys.stderr.isatty(), leave=False) as bar:
+    todo = [number for number, key in enumerate(keys)
+            if key not in cache.chunks or not _in_place(staging.out_dir, cache.chunks[key])]
+    # Paths are staged here, before the workers fork, so that the commit knows every file.
+    targets = {pack.recipient.id: staging.path(f"letters/{pack.recipient.id}.pdf")
+               for number in todo for pack in groups[number]}
+    jobs = [functools.partial(_chunk, renderer, mailing, group, cache.appeal[group[0].paper],
+                              stationery.get(group[0].shared), targets, parts[number], signing)
+            for number, group in ((number, groups[number]) for number in todo)]
+    with tqdm(total=sum(len(groups[number]) for number in todo), unit="pack", desc="letters",
+              file=sys.stderr, disable=not sys.stderr.isatty(), leave=False) as bar:
         # This process has rendered the appeal and the stationery: it is warm, the workers fork warm.
         results = run_all(jobs, done=lambda written: bar.update(len(written)), warm_first=False)
-    written = [item for result in results for item in result]
+    replaced = 0
+    fresh = {keys[number]: _Chunk(parts[number].read_bytes(),
+                                  {w.path.stem: (w.size, _sha256(w.path)) for w in written},
+                                  sum(w.pages for w in written))
+             for number, written in zip(todo, results, strict=True)}
+    for chunk in fresh.values():
+        for recipient_id, made in chunk.packs.items():
+            if watching and _unchanged(staging.out_dir / "letters" / f"{recipient_id}.pdf", made):
+                staging.unstage(f"letters/{recipient_id}.pdf")
+            else:
+                replaced += 1
+    for number, key in enumerate(keys):
+        if key not in fresh:
+            write_file(parts[number], cache.chunks[key].part)
+    cache.chunks = {key: fresh.get(key) or cache.chunks[key] for key in keys}
     name = "letters.pdf" if not shard else "letters-shard-{}-of-{}.pdf".format(*parse_shard(shard))
     combined = staging.path(name)
     if signing is None:
@@ -525,12 +591,43 @@ def write_letters(renderer: Renderer, mailing: Mailing, staging, shard: str | No
         unsigned = staging.scratch(name)
         pages = merge(parts, unsigned, mailing)
         signing.file(unsigned, combined, _signed_at(mailing))
+    print_size = combined.stat().st_size
+    same = watching and _unchanged(staging.out_dir / name, (print_size, _sha256(combined)))
+    if same:
+        staging.unstage(name)
+    cache.rebuilt = (replaced, len(packs), not same)
     seconds = time.perf_counter() - started
-    return [f"{staging.out_dir / 'letters'}/  {len(written)} packs  "
-            f"{sum(w.pages for w in written)} pages  {sum(w.size for w in written) / 1e6:.1f} MB",
-            f"{staging.out_dir / name}  {pages} pages  {combined.stat().st_size / 1e6:.1f} MB",
-            f"letters: {len(written)} packs in {seconds:.2f} s, {seconds / len(written) * 1000:.1f} ms "
+    chunk_list = [cache.chunks[key] for key in keys]
+    packs_size = sum(made[0] for chunk in chunk_list for made in chunk.packs.values())
+    return [f"{staging.out_dir / 'letters'}/  {len(packs)} packs  "
+            f"{sum(chunk.pages for chunk in chunk_list)} pages  {packs_size / 1e6:.1f} MB",
+            f"{staging.out_dir / name}  {pages} pages  {print_size / 1e6:.1f} MB",
+            f"letters: {len(packs)} packs in {seconds:.2f} s, {seconds / len(packs) * 1000:.1f} ms "
             "per pack", *removed]
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _unchanged(path: Path, made: tuple[int, str]) -> bool:
+    """Whether the file at `path` holds the bytes of size and SHA-256 `made`."""
+    try:
+        return path.stat().st_size == made[0] and _sha256(path) == made[1]
+    except OSError:
+        return False
+
+
+def _in_place(out_dir: Path, chunk: _Chunk) -> bool:
+    """Whether every pack of a cached chunk is still in the output folder as it was written (by
+    size: the watcher's folder is its own; a pack removed or replaced by hand is made again)."""
+    for recipient_id, (size, _) in chunk.packs.items():
+        try:
+            if (out_dir / "letters" / f"{recipient_id}.pdf").stat().st_size != size:
+                return False
+        except OSError:
+            return False
+    return True
 
 
 def _remove_stale_packs(mailing: Mailing, staging, shard: tuple[int, int] | None) -> list[str]:

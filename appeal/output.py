@@ -100,6 +100,12 @@ class Staging:
         write_file(self.path(relative), data)
         return self.out_dir / relative
 
+    def unstage(self, relative: str) -> None:
+        """Leave `out_dir/relative` as it is after all (a file staged that came out the same)."""
+        if relative in self.staged:
+            self.staged.remove(relative)
+            self.new(relative).unlink(missing_ok=True)
+
     def remove(self, relative: str) -> None:
         """Remove `out_dir/relative` when the build commits."""
         if relative not in self.removed:
