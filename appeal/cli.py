@@ -208,6 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _log_weasyprint()
     try:
+        _check_subsetter_choice()
         with _terminate_as_exception():
             return _run(args)
     except (UserError, RefusedURL) as exc:
@@ -380,7 +381,9 @@ def build(args: argparse.Namespace) -> int:
     for note in staging.recovered + notes:
         print(f"note: {note}", file=sys.stderr)
     print("\n".join(lines))
-    print(f"built in {time.perf_counter() - started:.2f} s")
+    from .versions import subsetter
+
+    print(f"built in {time.perf_counter() - started:.2f} s (fonts subset by {subsetter()})")
     return 0
 
 
@@ -493,6 +496,20 @@ def _fewer_collections() -> None:
     gc.set_threshold(100_000, 50, 100)
 
 
+def _check_subsetter_choice() -> None:
+    from .versions import SUBSETTER_CHOICES, SUBSETTER_VARIABLE, chosen_subsetter, subsetter
+
+    choice = chosen_subsetter()
+    if choice is None:
+        return
+    if choice not in SUBSETTER_CHOICES:
+        raise UserError(f"{SUBSETTER_VARIABLE}={printable(os.environ[SUBSETTER_VARIABLE])}: must be "
+                        "'fonttools' or 'harfbuzz' (or unset: HarfBuzz-Subset where it is installed)")
+    if choice == "harfbuzz" and not subsetter().startswith("HarfBuzz"):
+        raise UserError(f"{SUBSETTER_VARIABLE}=harfbuzz: HarfBuzz-Subset (4.1 or later) is not installed "
+                        "here; install it with: sudo apt-get install libharfbuzz-subset0")
+
+
 class _SubsetterNotice(logging.Filter):
     """WeasyPrint repeats the fontTools fallback notice for every font; say it once, as a note."""
 
@@ -503,8 +520,13 @@ class _SubsetterNotice(logging.Filter):
             if _SubsetterNotice.said:
                 return False
             _SubsetterNotice.said = True
-            record.msg, record.args = ("note: fonts are subset with fontTools; install Debian's "
-                                       "libharfbuzz-subset0 for faster builds"), ()
+            from .versions import chosen_subsetter
+
+            record.msg, record.args = (
+                "note: fonts are subset with fontTools, as APPEAL_SUBSETTER=fonttools asks"
+                if chosen_subsetter() == "fonttools" else
+                "note: fonts are subset with fontTools, which is slower (a default build takes about "
+                "1.7 times as long); install Debian's libharfbuzz-subset0"), ()
         return True
 
 

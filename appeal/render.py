@@ -19,6 +19,7 @@ from weasyprint.text.fonts import FontConfiguration
 from .errors import UserError
 from .fetcher import AssetFetcher
 from .paths import STYLE_DIR, TEMPLATE_DIR
+from .versions import apply_subsetter_choice
 
 
 def _page_references_once() -> None:
@@ -47,6 +48,7 @@ def _page_references_once() -> None:
 
 
 _page_references_once()
+apply_subsetter_choice()
 
 
 def css_string(text: str) -> Markup:

@@ -6,6 +6,7 @@ import ctypes
 import ctypes.util
 import functools
 import hashlib
+import os
 from importlib.metadata import version
 
 
@@ -19,9 +20,38 @@ def _harfbuzz_version() -> str:
     return library.hb_version_string().decode()
 
 
+SUBSETTER_VARIABLE = "APPEAL_SUBSETTER"
+SUBSETTER_CHOICES = ("fonttools", "harfbuzz")
+
+
+def chosen_subsetter() -> str | None:
+    """`fonttools` or `harfbuzz` as APPEAL_SUBSETTER names it (any case), None when it is unset or
+    empty; anything else is the caller's error to report (cli.main does, with exit status 2)."""
+    value = os.environ.get(SUBSETTER_VARIABLE, "").strip().lower()
+    return value or None
+
+
+def apply_subsetter_choice() -> None:
+    """APPEAL_SUBSETTER=fonttools makes WeasyPrint subset the fonts with fontTools even where
+    HarfBuzz-Subset is installed: to run the tests with each subsetter on one machine, or to
+    reproduce the bytes of an archive built where libharfbuzz-subset0 was missing."""
+    global set_aside
+    if chosen_subsetter() == "fonttools":
+        import weasyprint.pdf.fonts
+        import weasyprint.text.ffi
+
+        set_aside = weasyprint.text.ffi.harfbuzz_subset or set_aside
+        weasyprint.pdf.fonts.harfbuzz_subset = None
+        weasyprint.text.ffi.harfbuzz_subset = None
+
+
+set_aside = None  # the HarfBuzz-Subset library APPEAL_SUBSETTER=fonttools set aside, if any
+
+
 @functools.cache
 def subsetter() -> str:
     """Which font subsetter WeasyPrint uses here: the two write different font programs."""
+    apply_subsetter_choice()
     from weasyprint.text.ffi import harfbuzz, harfbuzz_subset
 
     if harfbuzz_subset and harfbuzz.hb_version_atleast(4, 1, 0):

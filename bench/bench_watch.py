@@ -3,11 +3,12 @@
     python bench/bench_watch.py [--runs 9] [--recipients 200]
 
 For each font subsetter this machine has (HarfBuzz-Subset when libharfbuzz-subset0 is installed,
-and always fontTools), starts `build.py watch` on a temporary copy of the data (every edition and
-the letters), then RUNS times saves a changed paragraph to appeal.yaml the way editors do (a new
-file renamed over the old one) and measures the time from the save until appeal-a4.pdf has been
-replaced (its inode changes: the viewer can reload), waiting for the whole rebuild to end before
-the next save. The watcher's own wait (files are read once no change came for 50 ms) is part of it.
+and always fontTools; APPEAL_SUBSETTER chooses), starts `build.py watch` on a temporary copy of
+the data (every edition and the letters), then RUNS times saves a changed paragraph to
+appeal.yaml the way editors do (a new file renamed over the old one) and measures the time from
+the save until appeal-a4.pdf has been replaced (its inode changes: the viewer can reload),
+waiting for the whole rebuild to end before the next save. The watcher's own wait (files are
+read once no change came for 50 ms) is part of it.
 
 Then, with RECIPIENTS synthetic recipients (made for the run, never kept), `watch --edition
 letters`: the first build, and RUNS changes to one recipient's address, each rebuilding that
@@ -39,13 +40,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_build import machine  # noqa: E402
 from bench_letters import synthetic_recipients  # noqa: E402
 
-# `build.py` itself, or with WeasyPrint's HarfBuzz-Subset switched off (fontTools subsets the fonts).
-WITH = {
-    "HarfBuzz-Subset": "import sys; from appeal.cli import main; sys.exit(main(sys.argv[1:]))",
-    "fontTools": "import sys, weasyprint.pdf.fonts as f, weasyprint.text.ffi as t; "
-                 "f.harfbuzz_subset = t.harfbuzz_subset = None; "
-                 "from appeal.cli import main; sys.exit(main(sys.argv[1:]))",
-}
+# APPEAL_SUBSETTER for each subsetter (README: "A locked stack").
+CHOICE = {"HarfBuzz-Subset": "harfbuzz", "fontTools": "fonttools"}
 TIMEOUT = 120
 
 
@@ -56,9 +52,9 @@ class Watching:
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
         self.process = subprocess.Popen(
-            [sys.executable, "-c", WITH[subsetter], "watch", *arguments], cwd=ROOT,
+            [sys.executable, str(ROOT / "build.py"), "watch", *arguments],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, "PYTHONWARNINGS": "ignore"})
+            env={**os.environ, "PYTHONWARNINGS": "ignore", "APPEAL_SUBSETTER": CHOICE[subsetter]})
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
@@ -171,9 +167,9 @@ def recipient_saves(subsetter: str, runs: int, count: int) -> tuple[str, list[tu
 
 
 def available() -> list[str]:
-    from appeal.versions import subsetter
+    import ctypes.util
 
-    return ["HarfBuzz-Subset", "fontTools"] if subsetter().startswith("HarfBuzz") else ["fontTools"]
+    return ["HarfBuzz-Subset", "fontTools"] if ctypes.util.find_library("harfbuzz-subset") else ["fontTools"]
 
 
 def spread(seconds: list[float]) -> str:

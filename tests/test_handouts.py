@@ -8,6 +8,7 @@ from io import BytesIO
 import pytest
 from pypdf import PdfReader
 
+from appeal import versions
 from appeal.cli import main
 from appeal.fonts import font_files
 from helpers import assert_in_order, page_texts, squash, without_footer, write_data
@@ -119,7 +120,9 @@ def test_build_prints_one_line_per_file_and_the_time(built, tmp_path, capsys):
     assert lines[len(names) + 1] == \
         f"{tmp_path / 'letters.pdf'}  30 pages  {(tmp_path / 'letters.pdf').stat().st_size / 1e6:.1f} MB"
     assert lines[-2] == str(tmp_path / "SHA256SUMS")
-    assert re.fullmatch(r"built in [\d.]+ s", lines[-1])
+    subsetter = re.escape(versions.subsetter())
+    assert re.fullmatch(rf"built in [\d.]+ s \(fonts subset by {subsetter}\)", lines[-1])
+    assert re.search(r"by (HarfBuzz-Subset|fontTools) \d", lines[-1])
 
 
 def _signatories(count: int) -> list[dict]:
