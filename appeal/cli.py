@@ -233,8 +233,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (KeyboardInterrupt, Terminated) as exc:
         if args.debug:
             raise
-        where = f": nothing in {args.out} changed" if getattr(args, "out", None) else ""
-        print(f"\ninterrupted{where}", file=sys.stderr)
+        if getattr(exc, "after_commit", False):  # the signal was held while the files went in
+            print(f"\ninterrupted after the build was put in place: {args.out} holds it, whole",
+                  file=sys.stderr)
+        else:
+            where = f": nothing in {args.out} changed" if getattr(args, "out", None) else ""
+            print(f"\ninterrupted{where}", file=sys.stderr)
         return 128 + (exc.signal if isinstance(exc, Terminated) else signal.SIGINT)
 
 
@@ -316,20 +320,40 @@ class Terminated(BaseException):
         self.signal = number
 
 
+# The stop signals received (SIGINT, SIGTERM), in order. A signal's exception is raised where
+# Python happens to be; when that is a finalizer (a __del__, a weakref callback), Python drops the
+# exception ("Exception ignored in ..."), so the build also asks this list before its commit.
+received: list[int] = []
+
+
+def _stop(number: int) -> BaseException:
+    return KeyboardInterrupt() if number == signal.SIGINT else Terminated(number)
+
+
 @contextlib.contextmanager
 def _terminate_as_exception() -> Iterator[None]:
+    """SIGTERM raises Terminated and SIGINT KeyboardInterrupt, each noted in `received`."""
     def stop(number, frame):
-        raise Terminated(number)
+        received.append(number)
+        raise _stop(number)
 
+    received.clear()  # a caller may run several builds in one process
     try:
-        previous = signal.signal(signal.SIGTERM, stop)
+        previous = {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}
     except ValueError:  # not the main thread (a caller embedding the build): leave signals alone
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def raise_if_stopped() -> None:
+    """Stop now if a stop signal came whose exception a finalizer swallowed."""
+    if received:
+        raise _stop(received[0])
 
 
 def build(args: argparse.Namespace) -> int:
@@ -376,6 +400,7 @@ def build(args: argparse.Namespace) -> int:
 
             lines += write_letters(renderer, mailing, staging, args.shard, signing)
             warned.check("the letters")
+        raise_if_stopped()
         staging.commit(lambda staging: lines.append(str(staging.add(editions.CHECKSUMS, checksums(staging)))))
     notes = [*(data.endorsements.notes if data.endorsements else ()), *(mailing.fallbacks if mailing else ())]
     for note in staging.recovered + notes:

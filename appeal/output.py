@@ -115,46 +115,57 @@ class Staging:
         """Put every staged file in place, all or nothing (the module's docstring says how).
 
         `finish` runs under the output folder's lock just before, to stage what depends on the
-        folder's contents as this commit leaves them (SHA256SUMS).
+        folder's contents as this commit leaves them (SHA256SUMS). A stop signal that came while
+        the files went in is acted on after: its exception then has `after_commit` set.
         """
         folder = self._open()
-        with folder_lock(self.out_dir):
-            self.recovered += recover(self.out_dir, keep=folder)
-            if finish is not None:
-                finish(self)
-            # What `finish` staged goes in last: a reader checking the folder against SHA256SUMS
-            # sees a half-committed folder fail the check.
-            replace = list(self.staged)
-            mode = 0o666 & ~_umask()
-            self._check_targets(replace)
-            _sync(folder)
-            with _signals_held():
-                _write_journal(folder, replace, self.removed)
-                done: list[tuple[str, str]] = []
-                relative = ""
-                try:
-                    for relative in replace:
-                        _put_in_place(folder, self.out_dir, relative, mode)
-                        done.append(("replace", relative))
-                    for relative in self.removed:
-                        if _set_aside(folder, self.out_dir, relative):
-                            done.append(("remove", relative))
-                    _sync(self.out_dir)
-                    (folder / JOURNAL).unlink()
-                except OSError as exc:
-                    reason = exc.strerror or str(exc)
-                    try:
-                        _roll_back(folder, self.out_dir, done)
-                        (folder / JOURNAL).unlink()
-                    except OSError:
-                        raise UserError(f"{self.out_dir / relative}: cannot be put in place: {reason}; "
-                                        "the earlier files could not all be put back either: the next "
-                                        "build completes this one") from None
-                    raise UserError(f"{self.out_dir / relative}: cannot be put in place: {reason}; "
-                                    f"nothing in {self.out_dir} changed") from None
-        self.staged.clear()
-        self.removed.clear()
-        self._clean()
+        committed = False
+        try:
+            with folder_lock(self.out_dir):
+                self.recovered += recover(self.out_dir, keep=folder)
+                if finish is not None:
+                    finish(self)
+                # What `finish` staged goes in last: a reader checking the folder against
+                # SHA256SUMS sees a half-committed folder fail the check.
+                replace = list(self.staged)
+                mode = 0o666 & ~_umask()
+                self._check_targets(replace)
+                _sync(folder)
+                with _signals_held():
+                    self._put_all_in_place(folder, replace, mode)
+                    committed = True
+            self.staged.clear()
+            self.removed.clear()
+            self._clean()
+        except BaseException as exc:
+            if committed and not isinstance(exc, Exception):  # KeyboardInterrupt, SIGTERM's
+                exc.after_commit = True
+            raise
+
+    def _put_all_in_place(self, folder: Path, replace: list[str], mode: int) -> None:
+        _write_journal(folder, replace, self.removed)
+        done: list[tuple[str, str]] = []
+        relative = ""
+        try:
+            for relative in replace:
+                _put_in_place(folder, self.out_dir, relative, mode)
+                done.append(("replace", relative))
+            for relative in self.removed:
+                if _set_aside(folder, self.out_dir, relative):
+                    done.append(("remove", relative))
+            _sync(self.out_dir)
+            (folder / JOURNAL).unlink()
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            try:
+                _roll_back(folder, self.out_dir, done)
+                (folder / JOURNAL).unlink()
+            except OSError:
+                raise UserError(f"{self.out_dir / relative}: cannot be put in place: {reason}; "
+                                "the earlier files could not all be put back either: the next "
+                                "build completes this one") from None
+            raise UserError(f"{self.out_dir / relative}: cannot be put in place: {reason}; "
+                            f"nothing in {self.out_dir} changed") from None
 
     def _check_targets(self, replace: list[str]) -> None:
         """Fail before the commit point, not halfway, when a target cannot be written."""
@@ -334,17 +345,28 @@ def _roll_back(folder: Path, out_dir: Path, done: list[tuple[str, str]]) -> None
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
     """Hold SIGINT and SIGTERM while files are put in place: the commit is short, and finishing it
-    beats undoing it; the signal is acted on right after."""
-    held = {signal.SIGINT, signal.SIGTERM}
+    beats undoing it; the signal is acted on right after, by the handler the caller had.
+
+    The Python handlers are swapped for ones that only note the signal. (Blocking the signals
+    with pthread_sigmask would not do: it blocks them in this thread only, the kernel then hands
+    them to another thread, and Python runs the handler in the main thread all the same.)
+    """
+    pending: list[int] = []
+    previous = {}
     try:
-        previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    except (AttributeError, ValueError):  # not the main thread, or no POSIX signals
+        for number in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(number) is not None:  # None: a handler not set from Python, left alone
+                previous[number] = signal.signal(number, lambda number, frame: pending.append(number))
+    except ValueError:  # not the main thread: signals are the main thread's business
         yield
         return
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        for number in dict.fromkeys(pending):
+            signal.raise_signal(number)
 
 
 def _fsync_dir(folder: Path) -> None:

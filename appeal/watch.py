@@ -27,7 +27,7 @@ import re
 import signal
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import UserError, printable
@@ -370,30 +370,11 @@ class _Report:
         return False
 
 
-@contextlib.contextmanager
-def _stop_signals(received: list[int]) -> Iterator[None]:
-    """Ctrl-C and SIGTERM stop watch. Each is noted as well as raised: a signal that lands while
-    Python runs a finalizer has its exception swallowed ("Exception ignored in ..."), and the
-    watch loop, which wakes every STEP ms, then acts on the note."""
-    from .cli import Terminated
-
-    def stop(number, frame):
-        received.append(number)
-        raise KeyboardInterrupt if number == signal.SIGINT else Terminated(number)
-
-    previous = {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-
-
 def run(args: argparse.Namespace) -> int:
     """Build, then rebuild on every change until Ctrl-C (exit 0) or SIGTERM (exit 143)."""
     import watchfiles
 
-    from .cli import Terminated
+    from .cli import Terminated, raise_if_stopped, received
 
     args.shard = None
     watcher = Watcher(args)
@@ -402,29 +383,26 @@ def run(args: argparse.Namespace) -> int:
     data = ", ".join(_shown(path) for name, path in watcher.inputs.data.items() if path.is_file())
     print(f"{_now()}  watching {data}, templates/ and styles/; writing to {_shown(watcher.inputs.out_dir)}; "
           "Ctrl-C to stop", flush=True)
-    received: list[int] = []
     try:
-        with _stop_signals(received):
-            # The watcher yields an empty batch every STEP ms without changes: the first one says it
-            # is running, so a file saved during (or just after) the first build is not missed.
-            changes = watchfiles.watch(
-                *folders, watch_filter=lambda change, path: watcher.inputs.relevant(Path(path)),
-                step=STEP, debounce=DEBOUNCE, recursive=False, raise_interrupt=True,
-                ignore_permission_denied=True, rust_timeout=STEP, yield_on_timeout=True)
-            built = False
-            with contextlib.closing(changes):
-                for batch in changes:
-                    if received:
-                        raise KeyboardInterrupt
-                    if not built:
-                        watcher.rebuild("first build")
-                        built = True
-                    paths = watcher.changed({Path(os.path.normpath(path)) for _, path in batch})
-                    if not paths:
-                        continue
-                    watcher.note(paths)
-                    shown = ", ".join(_shown(p) for p in paths) if len(paths) <= 3 else f"{len(paths)} files"
-                    watcher.rebuild(f"{shown} changed")
+        # The watcher yields an empty batch every STEP ms without changes: the first one says it
+        # is running, so a file saved during (or just after) the first build is not missed.
+        changes = watchfiles.watch(
+            *folders, watch_filter=lambda change, path: watcher.inputs.relevant(Path(path)),
+            step=STEP, debounce=DEBOUNCE, recursive=False, raise_interrupt=True,
+            ignore_permission_denied=True, rust_timeout=STEP, yield_on_timeout=True)
+        built = False
+        with contextlib.closing(changes):
+            for batch in changes:
+                raise_if_stopped()  # a signal whose exception a finalizer swallowed
+                if not built:
+                    watcher.rebuild("first build")
+                    built = True
+                paths = watcher.changed({Path(os.path.normpath(path)) for _, path in batch})
+                if not paths:
+                    continue
+                watcher.note(paths)
+                shown = ", ".join(_shown(p) for p in paths) if len(paths) <= 3 else f"{len(paths)} files"
+                watcher.rebuild(f"{shown} changed")
     except (KeyboardInterrupt, Terminated):
         # watchfiles turns any signal that stops its wait into KeyboardInterrupt: which one came?
         number = received[0] if received else signal.SIGINT

@@ -206,6 +206,49 @@ def test_a_signal_mid_build_cleans_up_and_leaves_the_earlier_build(sent, status,
     assert alive == "", "a worker outlived the build"
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the swallowed exception
+@pytest.mark.parametrize(("sent", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_whose_exception_a_finalizer_swallows_still_stops_the_build(sent, status, earlier_build,
+                                                                            small_build, monkeypatch, capsys):
+    # A signal's exception is raised wherever Python is; inside a finalizer, Python drops it.
+    class Finalized:
+        def __del__(self):
+            os.kill(os.getpid(), sent)
+            time.sleep(0.05)  # the handler runs here, in the finalizer
+
+    from appeal import cli
+
+    real = cli.load
+    monkeypatch.setattr(cli, "load", lambda *a, **k: (Finalized(), real(*a, **k))[1])
+    before = files(earlier_build)
+    assert main([*small_build, "--out", str(earlier_build)]) == status
+    assert f"interrupted: nothing in {earlier_build} changed" in capsys.readouterr().err
+    assert files(earlier_build) == before
+    assert not list(earlier_build.glob(output.STAGING_PREFIX + "*"))
+
+
+def test_a_signal_during_the_commit_is_acted_on_after_it_and_says_so(earlier_build, small_build,
+                                                                     after_small_build, monkeypatch, capsys):
+    real = output._put_in_place
+    sent = []
+
+    def put(*arguments):
+        if not sent:  # held while the files go in: delivered once they are all in place
+            sent.append(os.kill(os.getpid(), signal.SIGTERM))
+        real(*arguments)
+
+    monkeypatch.setattr(output, "_put_in_place", put)
+    assert main([*small_build, "--out", str(earlier_build)]) == 143
+    err = capsys.readouterr().err
+    assert f"interrupted after the build was put in place: {earlier_build} holds it, whole" in err
+    assert "nothing in" not in err
+    assert files(earlier_build) == after_small_build
+    assert not list(earlier_build.glob(output.STAGING_PREFIX + "*"))
+    sums = subprocess.run(["sha256sum", "-c", "--quiet", "SHA256SUMS"], cwd=earlier_build,
+                          capture_output=True, text=True)
+    assert sums.returncode == 0, sums.stdout
+
+
 # A full disk: a message, exit 2, nothing half-written.
 
 FILE_SIZE_LIMIT = """
