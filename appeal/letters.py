@@ -546,13 +546,13 @@ def write_letters(renderer: Renderer, mailing: Mailing, staging, shard: str | No
         cache.appeal[paper] = editions.handout(renderer, mailing.data, paper).data
     # A layer for each text that two or more letters share; the others are laid out whole.
     counts = Counter(pack.shared for pack in packs)
-    stationery = {}
+    stationery, kept = {}, {}
     for pack in packs:
         if counts[pack.shared] > 1 and pack.shared not in stationery:
             key = cache.key(mailing, pack.paper, pack.shared)
-            if key not in cache.stationery:
-                cache.stationery[key] = render_stationery(renderer, mailing, pack)
-            stationery[pack.shared] = cache.stationery[key]
+            kept[key] = cache.stationery.get(key) or render_stationery(renderer, mailing, pack)
+            stationery[pack.shared] = kept[key]
+    cache.stationery = kept  # a long editing session keeps only what the letters now use
     groups = chunks(packs, lambda pack: (pack.paper, pack.shared if pack.shared in stationery else None))
     keys = [cache.key(mailing, pack.shared in stationery, *group) for group in groups]
     parts = [staging.scratch(f"parts/{number:05d}.pdf") for number in range(len(groups))]

@@ -182,6 +182,11 @@ def test_a_recipient_change_rebuilds_the_letters_only_and_leaves_what_a_build_wr
     line = watch.wait_for(r"changed: ")
     assert re.match(r"[\d:]+  sign-on\.yaml changed: sign-on-a4\.pdf, sign-on-letter\.pdf replaced in",
                     line), line
+    # The cover letter: every pack (the layer they share is laid out again), nothing else.
+    edit(watch.folder / "letter.yaml", 'closing: "Yours sincerely,"', 'closing: "Yours faithfully,"')
+    line = watch.wait_for(r"letter\.yaml changed: ")
+    assert re.search(r": 5 of 5 letter packs and letters\.pdf replaced in", line), line
+    assert "Yoursfaithfully" in text_of(watch.out / "letters/latvia-foreign-minister.pdf")
     status, err = watch.stop()
     assert status == 0 and "Traceback" not in err
 
