@@ -374,13 +374,15 @@ def run(args: argparse.Namespace) -> int:
     """Build, then rebuild on every change until Ctrl-C (exit 0) or SIGTERM (exit 143)."""
     import watchfiles
 
-    from .cli import Terminated, raise_if_stopped, received
+    from .cli import Terminated, planned, raise_if_stopped, received
 
     args.shard = None
     watcher = Watcher(args)
-    watcher.settle(args)  # a named file that does not exist is an error before anything is watched
+    # A named file that does not exist is an error before anything is watched.
+    names = set(planned(watcher.settle(args)))
     folders = watcher.inputs.folders()
-    data = ", ".join(_shown(path) for name, path in watcher.inputs.data.items() if path.is_file())
+    data = ", ".join(_shown(path) for path in watcher.inputs.data.values()
+                     if path.is_file() and watcher.inputs.touched(path) & names)
     print(f"{_now()}  watching {data}, templates/ and styles/; writing to {_shown(watcher.inputs.out_dir)}; "
           "Ctrl-C to stop", flush=True)
     try:

@@ -43,8 +43,10 @@ class Watch:
         self.process = subprocess.Popen(
             [sys.executable, str(ROOT / "build.py"), "watch", *arguments], cwd=folder,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "APPEAL_JOBS": "2"})
-        for name, stream in (("out", self.process.stdout), ("err", self.process.stderr)):
-            threading.Thread(target=self._read, args=(name, stream), daemon=True).start()
+        self.readers = [threading.Thread(target=self._read, args=(name, stream), daemon=True)
+                        for name, stream in (("out", self.process.stdout), ("err", self.process.stderr))]
+        for reader in self.readers:
+            reader.start()
 
     def _read(self, name: str, stream) -> None:
         for line in stream:
@@ -66,11 +68,13 @@ class Watch:
             except queue.Empty:
                 assert self.process.poll() is None, f"watch ended early: {self.seen}"
 
-    def stop(self) -> tuple[int, str]:
-        """Ctrl-C, as a terminal sends it; the exit status and everything it printed to stderr."""
-        self.process.send_signal(signal.SIGINT)
+    def stop(self, sent: int = signal.SIGINT) -> tuple[int, str]:
+        """Ctrl-C (or `sent`), as a terminal sends it; the exit status and everything it printed to
+        stderr."""
+        self.process.send_signal(sent)
         status = self.process.wait(timeout=TIMEOUT)
-        time.sleep(0.2)  # the reader threads drain the pipes
+        for reader in self.readers:  # each ends at the end of its pipe
+            reader.join(timeout=TIMEOUT)
         while not self.lines.empty():
             self.seen.append(self.lines.get())
         return status, "\n".join(line for name, line in self.seen if name == "err")
@@ -220,6 +224,9 @@ def test_several_saves_in_quick_succession_give_one_rebuild(watching):
 def test_a_save_right_after_the_first_build_is_not_missed(watching):
     # The files are watched before the first build starts, so nothing saved from then on is lost.
     watch = watching("--edition", "a4")
+    line = watch.wait_for(r"  watching ")  # what the A4 handout reads, not the letters' data
+    assert re.fullmatch(r"[\d:]+  watching appeal\.yaml, words\.yaml, templates/ and styles/; "
+                        r"writing to out; Ctrl-C to stop", line), line
     watch.wait_for(r"first build: ")
     edit(watch.folder / "appeal.yaml", "have saved tens", "have saved scores")
     watch.wait_for(r"appeal\.yaml changed: appeal-a4\.pdf replaced")
@@ -251,12 +258,8 @@ def test_ctrl_c_in_the_middle_of_a_rebuild_leaves_whole_files_and_no_staging_fol
 def test_sigterm_stops_watch_with_its_own_exit_status(watching):
     watch = watching("--edition", "a4")
     watch.wait_for(r"first build: ")
-    watch.process.send_signal(signal.SIGTERM)
-    assert watch.process.wait(timeout=TIMEOUT) == 128 + signal.SIGTERM
-    time.sleep(0.2)
-    while not watch.lines.empty():
-        watch.seen.append(watch.lines.get())
-    err = "\n".join(line for name, line in watch.seen if name == "err")
+    status, err = watch.stop(signal.SIGTERM)
+    assert status == 128 + signal.SIGTERM, err
     assert "stopped (signal 15); out holds the last good files" in err
     assert "Traceback" not in err
 
