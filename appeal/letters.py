@@ -564,6 +564,9 @@ def write_letters(renderer: Renderer, mailing: Mailing, staging, shard: str | No
     jobs = [functools.partial(_chunk, renderer, mailing, group, cache.appeal[group[0].paper],
                               stationery.get(group[0].shared), targets, parts[number], signing)
             for number, group in ((number, groups[number]) for number in todo)]
+    # No monitor thread: the workers are forked inside this block, and a fork copies a thread's
+    # locks but not the thread (Python 3.12 and later warn of it).
+    tqdm.monitor_interval = 0
     with tqdm(total=sum(len(groups[number]) for number in todo), unit="pack", desc="letters",
               file=sys.stderr, disable=not sys.stderr.isatty(), leave=False) as bar:
         # This process has rendered the appeal and the stationery: it is warm, the workers fork warm.

@@ -81,3 +81,37 @@ def test_an_error_here_kills_and_reaps_the_workers():
     assert time.monotonic() - started < 10  # the sleeping worker was killed, not waited for
     with pytest.raises(ChildProcessError):
         os.waitpid(-1, os.WNOHANG)  # and reaped: no child of this process is left
+
+
+FORK_WATCHED = """
+import os, sys, threading
+sys.stderr.isatty = lambda: True  # the progress bar shows, as on a terminal
+real = os.fork
+def fork():
+    if threading.active_count() > 1:  # a fork copies the other threads' locks, not the threads
+        os.write(2, f"forked with threads: {[t.name for t in threading.enumerate()]}\\n".encode())
+    return real()
+os.fork = fork
+from appeal.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_the_workers_are_forked_from_a_process_with_no_other_thread(tmp_path):
+    # Python 3.12 and later warn of a fork in a process with threads (tqdm's monitor was one).
+    import subprocess
+    import sys
+
+    import yaml
+
+    from appeal.paths import DATA_DIR, ROOT
+
+    base = yaml.safe_load((DATA_DIR / "recipients.yaml").read_text(encoding="utf-8"))["recipients"][0]
+    recipients = tmp_path / "recipients.yaml"
+    recipients.write_text(yaml.safe_dump({"recipients": [dict(base, id=f"member-{n:03d}")
+                                                         for n in range(80)]}), encoding="utf-8")
+    result = subprocess.run([sys.executable, "-c", FORK_WATCHED, "--recipients", str(recipients), "--out",
+                             str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "forked with threads" not in result.stderr
+    assert len(list((tmp_path / "out" / "letters").glob("*.pdf"))) == 80
