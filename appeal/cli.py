@@ -384,10 +384,13 @@ def build(args: argparse.Namespace) -> int:
     with Staging(args.out) as staging, source_date_epoch(data.appeal.date), stop_on_warnings() as warned:
         # The first edition renders here and warms this process (fonts, hyphenation patterns, cffi:
         # 0.4 s); the others render in forked workers that start warm, on every core. The archive
-        # comes first, so that it is checked here: page-validation's threads do not survive a fork,
-        # and a forked worker that validated in a process that had validated before waited forever.
+        # is checked here once every worker has been forked (the letters' too): page-validation
+        # leaves threads behind, a fork copies their locks but not the threads (Python 3.12 and
+        # later warn of it), and a forked worker that validated in a process that had validated
+        # before waited forever.
         chosen.sort(key=lambda edition: not edition.archival)
-        jobs = [functools.partial(_edition, edition, renderer, data, signing, press) for edition in chosen]
+        jobs = [functools.partial(_edition, edition, renderer, data, signing, press, check=False)
+                for edition in chosen]
         made = dict(zip((e.name for e in chosen), run_all(jobs), strict=True))
         for edition in editions.EDITIONS.values():  # reported in the table's order
             if edition.name in made:
@@ -400,6 +403,9 @@ def build(args: argparse.Namespace) -> int:
 
             lines += write_letters(renderer, mailing, staging, args.shard, signing)
             warned.check("the letters")
+        for edition in chosen:
+            if edition.archival:
+                _check_archive(made[edition.name], edition)
         raise_if_stopped()
         staging.commit(lambda staging: lines.append(str(staging.add(editions.CHECKSUMS, checksums(staging)))))
     notes = [*(data.endorsements.notes if data.endorsements else ()), *(mailing.fallbacks if mailing else ())]
@@ -428,17 +434,22 @@ def planned(args: argparse.Namespace) -> list[str]:
     return names
 
 
-def _edition(edition, renderer, data, signing, press):
-    """One edition made, and the archive checked as verify would check it (in the build's own
-    process: build() gives it the first job)."""
+def _edition(edition, renderer, data, signing, press, check: bool = True):
+    """One edition made, and with `check` the archive checked as verify would check it (in the
+    process that forks no more workers after it: build() checks it last, watch in its own)."""
     from . import editions
 
     rendered = editions.make(edition, renderer, data, signing, press)
+    if check:
+        _check_archive(rendered, edition)
+    return rendered
+
+
+def _check_archive(rendered, edition) -> None:
     if edition.archival:
         from .verify import self_check
 
         self_check(rendered.data, edition.filename)
-    return rendered
 
 
 def load(args: argparse.Namespace, letters: bool, sign_on: bool = True):
