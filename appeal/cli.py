@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from .errors import UserError, printable
+from .errors import UserError, error_lines, printable
 from .fetcher import RefusedURL
 from .paths import DATA_DIR, OUTPUT_DIR
 
@@ -214,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UserError, RefusedURL) as exc:
         if args.debug:
             raise
-        print(f"error: {printable(str(exc))}", file=sys.stderr)
+        print(error_lines(str(exc)), file=sys.stderr)
         return getattr(exc, "exit_status", 2)
     except BrokenPipeError:
         # The reader of our output went away (`build.py verify x.pdf | head`): not an error of ours.

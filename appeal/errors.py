@@ -28,3 +28,10 @@ def printable(text: str) -> str:
         else:
             out.append(char)
     return "".join(out)
+
+
+def error_lines(text: str) -> str:
+    """`text` as printed on stderr: `error: ` before each message (one a line; an indented line
+    continues the message before it), so that each names its file and line where a tool looks."""
+    return "\n".join(line if line[:1].isspace() or not line else f"error: {line}"
+                     for line in printable(text).split("\n"))

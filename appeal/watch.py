@@ -30,7 +30,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from .errors import UserError, printable
+from .errors import UserError, error_lines, printable
 from .fetcher import RefusedURL
 from .paths import DATA_DIR, STYLE_DIR, TEMPLATE_DIR
 
@@ -366,7 +366,7 @@ class _Report:
         kept = f"{listed} replaced, the others keep their last good version" if listed else \
             "the output folder keeps the last good files"
         print(f"{_now()}  {reason}: not rebuilt: {kept}", flush=True)
-        print(f"error: {message}", file=sys.stderr, flush=True)
+        print(error_lines(message), file=sys.stderr, flush=True)
         return False
 
 

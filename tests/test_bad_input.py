@@ -172,3 +172,15 @@ def test_check_validates_without_writing(tmp_path, capsys):
     assert main(["check", "--data", str(bad), "--out", str(tmp_path / "never")]) == 2
     assert "signatories[2].name: must not be empty" in capsys.readouterr().err
     assert not (tmp_path / "never").exists()
+
+
+def test_each_problem_is_its_own_error_line(tmp_path, earlier_build, capsys):
+    # Every message starts with "error: " and names its file and line, as editors and CI logs
+    # expect; all are reported at once, in the order of the file.
+    data = edited("date: 2025-06-16", "date: 2025-06-31").replace("\ntitle: ", "\ntitel: ")
+    err = fails(tmp_path, earlier_build, data, capsys).strip().splitlines()
+    mapping = next(n for n, text in enumerate(data.splitlines(), 1) if text and not text.startswith("#"))
+    assert [int(line.split(": ", 2)[1].rsplit(":", 1)[1]) for line in err] == \
+        [mapping, line_of(data, "date:"), line_of(data, "titel:")]  # a missing key: where its mapping starts
+    assert all(line.startswith(f"error: {tmp_path}") for line in err), err
+    assert [line.split(": ", 3)[2] for line in err] == ["title", "date", "titel"]
