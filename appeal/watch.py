@@ -101,10 +101,10 @@ class Inputs:
 
     def relevant(self, path: Path) -> bool:
         """Whether a build reads `path`: a data file, a template, a style, a font, an image."""
+        if path in self.by_path:
+            return True  # even in the output folder (`--out data`): the data comes first
         if path == self.out_dir or self.out_dir in path.parents:
             return False
-        if path in self.by_path:
-            return True
         if path.name.startswith((".", "#")) or path.name.endswith("~"):
             return False  # an editor's swap, lock or backup file
         if path.parent == TEMPLATE_DIR:

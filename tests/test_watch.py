@@ -19,6 +19,7 @@ import pytest
 from pypdf import PdfReader
 
 from appeal import cli, editions, output
+from appeal import watch as watch_module
 from appeal.cli import main
 from appeal.paths import DATA_DIR, ROOT, STYLE_DIR, TEMPLATE_DIR
 from appeal.watch import LETTERS, Inputs
@@ -253,6 +254,21 @@ def test_ctrl_c_in_the_middle_of_a_rebuild_leaves_whole_files_and_no_staging_fol
     assert sums.returncode == 0, sums.stdout + sums.stderr
     for pdf in watch.out.rglob("*.pdf"):
         assert len(PdfReader(pdf).pages) > 0
+
+
+def test_output_written_beside_the_data_is_not_an_input_and_the_data_still_is(watching):
+    # `--out .`: the PDFs land in the folder the data is watched in.
+    watch = watching("--edition", "a4", "--edition", "letter", "--out", ".")
+    watch.wait_for(r"first build: ")
+    edit(watch.folder / "appeal.yaml", "have saved tens", "have saved scores")
+    watch.wait_for(r"appeal\.yaml changed: appeal-a4\.pdf, appeal-letter\.pdf replaced in")
+    assert "havesavedscoresofthousands" in text_of(watch.folder / "appeal-a4.pdf")
+    time.sleep(2 * watch_module.DEBOUNCE / 1000)  # its own PDFs and SHA256SUMS start no rebuild
+    status, _ = watch.stop()
+    assert status == 0
+    assert [line for name, line in watch.seen if name == "out" and "changed:" in line] == \
+        [line for name, line in watch.seen if name == "out" and "appeal.yaml changed:" in line]
+    assert len([line for name, line in watch.seen if "changed:" in line]) == 1
 
 
 def test_sigterm_stops_watch_with_its_own_exit_status(watching):
