@@ -92,11 +92,15 @@ class Inputs:
             ("recipients", where(args.recipients, "recipients.yaml")),
             ("output-profile", where(args.output_profile))) if path is not None}
         self.by_path = {path: name for name, path in self.data.items()}
+        # A data file that is a symbolic link changes where its target is: that is watched too.
+        self.by_path |= {target: name for path, name in list(self.by_path.items())
+                         if (target := _target(path)) is not None}
 
     def folders(self) -> list[Path]:
-        """The folders to watch (each one level deep): those of the data, the templates, the styles."""
+        """The folders to watch (each one level deep): those of the data (and of the files their
+        links point to), the templates, the styles."""
         styles = [STYLE_DIR, *(p for p in sorted(STYLE_DIR.rglob("*")) if p.is_dir())]
-        found = {path.parent for path in self.data.values()} | {TEMPLATE_DIR, *styles}
+        found = {path.parent for path in self.by_path} | {TEMPLATE_DIR, *styles}
         return sorted(folder for folder in found if folder.is_dir())
 
     def relevant(self, path: Path) -> bool:
@@ -145,6 +149,14 @@ class Inputs:
     def _stylesheets(self, name: str) -> set[str]:
         papers = LETTER_PAPERS if name == LETTERS else (self.editions[name].paper,)
         return {f"{paper}.css" for paper in papers}
+
+
+def _target(path: Path) -> Path | None:
+    """Where a symbolic link at `path` leads, when it is one and leads elsewhere."""
+    try:
+        return path.resolve(strict=True) if path.is_symlink() else None
+    except (OSError, RuntimeError):  # a dangling link, a loop
+        return None
 
 
 def _digest(path: Path) -> str | None:

@@ -271,6 +271,20 @@ def test_output_written_beside_the_data_is_not_an_input_and_the_data_still_is(wa
     assert len([line for name, line in watch.seen if "changed:" in line]) == 1
 
 
+def test_a_data_file_that_is_a_link_is_followed_to_where_it_is_edited(watching, tmp_path):
+    shared = tmp_path.parent / f"{tmp_path.name}-shared-drive"  # another folder than the link's
+    shared.mkdir()
+    target = shared / "appeal.yaml"
+    shutil.copy(DATA_DIR / "appeal.yaml", target)
+    (tmp_path / "linked.yaml").symlink_to(target)
+    watch = watching("--edition", "a4", "--data", "linked.yaml")
+    watch.wait_for(r"first build: ")
+    edit(target, "have saved tens", "have saved scores", in_place=True)
+    watch.wait_for(r"appeal\.yaml changed: appeal-a4\.pdf replaced in")
+    assert "havesavedscoresofthousands" in text_of(watch.out / "appeal-a4.pdf")
+    assert watch.stop()[0] == 0
+
+
 def test_sigterm_stops_watch_with_its_own_exit_status(watching):
     watch = watching("--edition", "a4")
     watch.wait_for(r"first build: ")
