@@ -8,8 +8,10 @@ import functools
 import logging
 import os
 import re
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import jinja2
 from markupsafe import Markup
@@ -93,7 +95,24 @@ def environment() -> jinja2.Environment:
 
 
 def render_html(template: str, **context) -> str:
-    return environment().get_template(template).render(**context)
+    try:
+        return environment().get_template(template).render(**context)
+    except jinja2.TemplateError as exc:  # a template being edited: its file and line, as for the data
+        message = f"no such template: {exc.name}" if isinstance(exc, jinja2.TemplateNotFound) else \
+            exc.message or type(exc).__name__
+        raise UserError(f"{_template_place(exc, template)}: {message}") from None
+
+
+def _template_place(exc: jinja2.TemplateError, template: str) -> str:
+    """`templates/handout.html:12`: where in the templates `exc` arose (Jinja puts each template's
+    lines into the traceback; a syntax error carries its own)."""
+    folder = Path(TEMPLATE_DIR)
+    if isinstance(exc, jinja2.TemplateSyntaxError) and exc.filename:
+        return f"{folder.name}/{Path(exc.filename).name}:{exc.lineno}"
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if Path(frame.filename).parent == folder:
+            return f"{folder.name}/{Path(frame.filename).name}:{frame.lineno}"
+    return f"{folder.name}/{template}"
 
 
 def pdf_date(day: dt.date | dt.datetime) -> str:

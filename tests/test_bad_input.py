@@ -11,6 +11,7 @@ import yaml
 
 from appeal import editions
 from appeal.cli import main
+from appeal.errors import UserError
 from appeal.fetcher import AssetFetcher, RefusedURL
 from appeal.paths import DATA_DIR, ROOT, STYLE_DIR
 from appeal.render import Renderer
@@ -184,3 +185,28 @@ def test_each_problem_is_its_own_error_line(tmp_path, earlier_build, capsys):
         [mapping, line_of(data, "date:"), line_of(data, "titel:")]  # a missing key: where its mapping starts
     assert all(line.startswith(f"error: {tmp_path}") for line in err), err
     assert [line.split(": ", 3)[2] for line in err] == ["title", "date", "titel"]
+
+
+@pytest.mark.parametrize(("files", "expected"), [
+    ({"page.html": "<p>\n{% if %}\n</p>\n"},
+     "templates/page.html:2: Expected an expression, got 'end of statement block'"),
+    ({"base.html": "<p>\n{{ missing.title }}\n</p>\n", "page.html": '{% extends "base.html" %}\n'},
+     "templates/base.html:2: 'missing' is undefined"),
+    ({"page.html": '{% extends "gone.html" %}\n'}, "templates/page.html:1: no such template: gone.html"),
+])
+def test_a_template_mistake_names_the_template_and_line(files, expected, tmp_path, monkeypatch):
+    # Someone editing a template (under build.py watch) gets its file and line, as for the data.
+    from appeal import render
+
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    monkeypatch.setattr(render, "TEMPLATE_DIR", folder)
+    render.environment.cache_clear()
+    try:
+        with pytest.raises(UserError) as caught:
+            render.render_html("page.html")
+    finally:
+        render.environment.cache_clear()
+    assert str(caught.value) == expected
