@@ -355,6 +355,7 @@ EVERYTHING = {*editions.EDITIONS, LETTERS}
     ("styles/appeal.css", EVERYTHING),
     ("styles/a5.css", {"booklet", "press-a5"}),
     ("styles/half-letter.css", {"booklet-letter"}),
+    ("styles/small-page.css", {"booklet", "booklet-letter", "press-a5"}),
     ("styles/press.css", kinds("press")),
     ("styles/letter.css", {"letter", "sign-on-letter", LETTERS}),
     ("styles/a4.css", {"a4", "archive", "sign-on-a4", "press-a4", LETTERS}),
