@@ -7,7 +7,6 @@ import contextlib
 import errno
 import functools
 import gc
-import hashlib
 import logging
 import os
 import signal
@@ -493,21 +492,10 @@ def check(args: argparse.Namespace) -> int:
 
 
 def checksums(staging, memo: dict | None = None) -> bytes:
-    """SHA256SUMS for every PDF the output folder will hold: this build's and earlier ones'.
-
-    `memo` (build.py watch keeps one) remembers digests by path, inode, size and modification
-    time, so that a rebuild of one file does not read a thousand letter packs again.
-    """
+    """SHA256SUMS for every PDF the output folder will hold: this build's and earlier ones'
+    (`memo`: output.file_sha256's)."""
     from . import editions
-
-    def digest(path: Path) -> str:
-        if memo is None:
-            return hashlib.sha256(path.read_bytes()).hexdigest()
-        status = path.stat()
-        key = (str(path), status.st_ino, status.st_size, status.st_mtime_ns)
-        if key not in memo:
-            memo[key] = hashlib.sha256(path.read_bytes()).hexdigest()
-        return memo[key]
+    from .output import file_sha256
 
     found = {str(p.relative_to(staging.out_dir)): p for pattern in ("*.pdf", "press/*.pdf", "letters/*.pdf")
              for p in staging.out_dir.glob(pattern)}
@@ -517,7 +505,7 @@ def checksums(staging, memo: dict | None = None) -> bytes:
     first = [e.filename for e in editions.EDITIONS.values()]
     order = sorted(found, key=lambda name: (name not in first, first.index(name) if name in first else 0,
                                             "/" in name, name))
-    return "".join(f"{digest(found[name])}  {name}\n" for name in order).encode()
+    return "".join(f"{file_sha256(found[name], memo)}  {name}\n" for name in order).encode()
 
 
 def _fewer_collections() -> None:

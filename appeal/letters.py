@@ -29,7 +29,7 @@ from .data import Data
 from .errors import UserError
 from .fonts import check_coverage
 from .model import FILE_ID, LETTER_LIMIT, RECIPIENTS_LIMIT, Letter, Recipient, Recipients, load_words
-from .output import write_file
+from .output import file_sha256, write_file
 from .paths import ROOT
 from .pdfcat import Concatenation
 from .render import Renderer, overflows, pdf_info_date, render_html
@@ -573,7 +573,7 @@ def write_letters(renderer: Renderer, mailing: Mailing, staging, shard: str | No
         results = run_all(jobs, done=lambda written: bar.update(len(written)), warm_first=False)
     replaced = 0
     fresh = {keys[number]: _Chunk(parts[number].read_bytes(),
-                                  {w.path.stem: (w.size, _sha256(w.path)) for w in written},
+                                  {w.path.stem: (w.size, file_sha256(w.path)) for w in written},
                                   sum(w.pages for w in written))
              for number, written in zip(todo, results, strict=True)}
     for chunk in fresh.values():
@@ -595,7 +595,7 @@ def write_letters(renderer: Renderer, mailing: Mailing, staging, shard: str | No
         pages = merge(parts, unsigned, mailing)
         signing.file(unsigned, combined, _signed_at(mailing))
     print_size = combined.stat().st_size
-    same = watching and _unchanged(staging.out_dir / name, (print_size, _sha256(combined)))
+    same = watching and _unchanged(staging.out_dir / name, (print_size, file_sha256(combined)))
     if same:
         staging.unstage(name)
     cache.rebuilt = (replaced, len(packs), not same)
@@ -609,14 +609,10 @@ def write_letters(renderer: Renderer, mailing: Mailing, staging, shard: str | No
             "per pack", *removed]
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _unchanged(path: Path, made: tuple[int, str]) -> bool:
     """Whether the file at `path` holds the bytes of size and SHA-256 `made`."""
     try:
-        return path.stat().st_size == made[0] and _sha256(path) == made[1]
+        return path.stat().st_size == made[0] and file_sha256(path) == made[1]
     except OSError:
         return False
 

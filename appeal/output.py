@@ -28,6 +28,7 @@ import contextlib
 import ctypes
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -340,6 +341,19 @@ def _roll_back(folder: Path, out_dir: Path, done: list[tuple[str, str]]) -> None
             os.replace(kept, target)
         elif action == "replace":
             target.unlink(missing_ok=True)
+
+
+def file_sha256(path: Path, memo: dict | None = None) -> str:
+    """The SHA-256 of the file at `path`, in hex. With `memo` (build.py watch keeps one), digests are
+    remembered by path, inode, size and modification time, so that a rebuild of one file does not
+    read a thousand letter packs again."""
+    if memo is None:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    status = path.stat()
+    key = (str(path), status.st_ino, status.st_size, status.st_mtime_ns)
+    if key not in memo:
+        memo[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return memo[key]
 
 
 @contextlib.contextmanager

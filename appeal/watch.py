@@ -21,7 +21,6 @@ import contextlib
 import copy
 import dataclasses
 import functools
-import hashlib
 import os
 import re
 import signal
@@ -160,8 +159,10 @@ def _target(path: Path) -> Path | None:
 
 
 def _digest(path: Path) -> str | None:
+    from .output import file_sha256
+
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return file_sha256(path)
     except OSError:
         return None
 
