@@ -409,8 +409,8 @@ def build(args: argparse.Namespace) -> int:
         staging.commit(lambda staging: lines.append(str(staging.add(editions.CHECKSUMS, checksums(staging)))))
     notes = [*(data.endorsements.notes if data.endorsements else ()), *(mailing.fallbacks if mailing else ())]
     for note in staging.recovered + notes:
-        print(f"note: {note}", file=sys.stderr)
-    print("\n".join(lines))
+        print(printable(f"note: {note}"), file=sys.stderr)
+    print(printable("\n".join(lines)))
     from .versions import subsetter
 
     print(f"built in {time.perf_counter() - started:.2f} s (fonts subset by {subsetter()})")

@@ -629,6 +629,9 @@ def _in_place(out_dir: Path, chunk: _Chunk) -> bool:
     return True
 
 
+SHARD_PRINT_FILE = re.compile(r"letters-shard-[1-9][0-9]*-of-[1-9][0-9]*\.pdf")
+
+
 def _remove_stale_packs(mailing: Mailing, staging, shard: tuple[int, int] | None) -> list[str]:
     """Stage the removal of the packs of recipients no longer in the file: of those this shard
     would hold, so that shards sharing a folder never remove each other's packs. A summary line."""
@@ -638,10 +641,21 @@ def _remove_stale_packs(mailing: Mailing, staging, shard: tuple[int, int] | None
                    and (shard is None or in_shard(path.stem, *shard)))
     for stem in stale:
         staging.remove(f"letters/{stem}.pdf")
-    if not stale:
-        return []
-    return [f"{folder}/  {len(stale)} packs removed, their recipients no longer in "
-            f"{mailing.recipients_source.path}: {', '.join(stale[:5])}{', …' if len(stale) > 5 else ''}"]
+    lines = [f"{folder}/  {len(stale)} packs removed, their recipients no longer in "
+             f"{mailing.recipients_source.path}: {', '.join(stale[:5])}{', …' if len(stale) > 5 else ''}"
+             ] if stale else []
+    if shard is None:
+        # A full build owns the folder's letters: the print files of an earlier sharding hold packs
+        # it has superseded (and perhaps a removed recipient's), so they go.
+        superseded = sorted(path.name for path in staging.out_dir.glob("letters-shard-*-of-*.pdf")
+                            if path.is_file() and SHARD_PRINT_FILE.fullmatch(path.name))
+        for name in superseded:
+            staging.remove(name)
+        if superseded:
+            lines.append(f"{staging.out_dir}/  {len(superseded)} print files of an earlier sharding removed, "
+                         f"superseded by letters.pdf: {', '.join(superseded[:4])}"
+                         f"{', …' if len(superseded) > 4 else ''}")
+    return lines
 
 
 def _chunk(renderer: Renderer, mailing: Mailing, group: Sequence[Pack], appeal_pdf: bytes,

@@ -36,9 +36,9 @@ import signal
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from .errors import UserError
+from .errors import UserError, printable
 
 STAGING_PREFIX = ".build-"
 FOLDER_LOCK = ".appeal-build.lock"
@@ -278,11 +278,11 @@ def recover(out_dir: Path, keep: Path | None = None) -> list[str]:
 def _recover(out_dir: Path, keep: Path | None) -> list[str]:
     notes = []
     for folder in sorted(out_dir.glob(STAGING_PREFIX + "*")):
-        if folder == keep or not folder.is_dir() or _owned(folder):
+        if folder == keep or folder.is_symlink() or not folder.is_dir() or _owned(folder):
             continue
         journal = folder / JOURNAL
-        if journal.is_file():
-            plan = json.loads(journal.read_text(encoding="utf-8"))
+        if journal.is_file() and not journal.is_symlink():
+            plan = _journal_plan(out_dir, folder, journal)
             for relative in plan["replace"]:
                 staged = folder / "new" / relative
                 if staged.exists():
@@ -296,6 +296,56 @@ def _recover(out_dir: Path, keep: Path | None) -> list[str]:
                          f"({len(plan['replace'])} files, {folder.name})")
         shutil.rmtree(folder, ignore_errors=True)
     return notes
+
+
+def _journal_plan(out_dir: Path, folder: Path, journal: Path) -> dict[str, list[str]]:
+    """The journal's plan, every entry checked before any is acted on: a path relative to the output
+    folder, without `..`, that reaches no symbolic link on its way down, and whose staged file
+    is a regular file inside the staging folder. A journal planted in a shared output folder must
+    not delete or write anything outside it; a journal that fails is refused, and nothing is touched."""
+    plan = json.loads(journal.read_text(encoding="utf-8"))
+    if not isinstance(plan, dict) or not all(isinstance(plan.get(k), list) for k in ("replace", "remove")):
+        raise ValueError(f"{journal} is not a journal this tool writes")
+    if (folder / "new").is_symlink():
+        raise UserError(f"{out_dir}: the interrupted build's staging folder {folder.name}/new is a symbolic "
+                        "link; its journal is refused and nothing was changed (remove the folder by hand)")
+    for key in ("replace", "remove"):
+        for relative in plan[key]:
+            problem = _unsafe(out_dir, relative)
+            if problem is None and key == "replace":
+                problem = _unsafe(folder / "new", relative, staged_file=True)
+            if problem is not None:
+                raise UserError(f"{out_dir}: the interrupted build's journal {journal} lists "
+                                f"{printable(repr(relative))} to {key}, which {problem}; the journal "
+                                "is refused and nothing was changed (remove the folder "
+                                f"{folder.name} by hand once no build runs)")
+    return plan
+
+
+def _unsafe(base: Path, relative: object, staged_file: bool = False) -> str | None:
+    """Why `relative` may not be acted on below `base`, or None."""
+    if not isinstance(relative, str) or not relative or "\0" in relative:
+        return "is not a file name"
+    path = PurePosixPath(relative)
+    if path.is_absolute():
+        return "is an absolute path"
+    if ".." in path.parts or "." in relative.split("/"):
+        return "climbs out of the folder (..)"
+    current = base
+    for part in path.parts[:-1]:
+        current = current / part
+        if current.is_symlink():
+            return f"passes through the symbolic link {current.name}"
+        if current.exists() and not current.is_dir():
+            return f"passes through {current.name}, which is not a folder"
+    target = base / relative
+    if target.is_symlink():
+        return "is a symbolic link"
+    if staged_file and target.exists() and not target.is_file():
+        return "is not a regular file"
+    if target.exists() and target.is_dir():
+        return "is a folder"
+    return None
 
 
 def _write_journal(folder: Path, replace: list[str], remove: list[str]) -> None:

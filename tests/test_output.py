@@ -358,3 +358,68 @@ def test_interrupted_message_in_process(monkeypatch, earlier_build, capsys):
     err = capsys.readouterr().err
     assert textwrap.dedent(err).strip() == f"interrupted: nothing in {earlier_build} changed"
     assert files(earlier_build) == before
+
+
+# A journal planted in a shared output folder (issue 15): recovery acts only inside the folder.
+
+def _plant(out: Path, name: str, replace: list[str], remove: list[str], staged: dict[str, bytes]) -> Path:
+    folder = out / f"{output.STAGING_PREFIX}{name}"
+    for relative, data in staged.items():
+        (folder / "new" / relative).parent.mkdir(parents=True, exist_ok=True)
+        (folder / "new" / relative).write_bytes(data)
+    folder.mkdir(exist_ok=True)
+    (folder / output.JOURNAL).write_text(__import__("json").dumps({"replace": replace, "remove": remove}))
+    return folder
+
+
+@pytest.mark.parametrize("plan", [
+    {"remove": ["../victim.txt"]},
+    {"remove": ["ABSOLUTE"]},
+    {"remove": ["link/victim.txt"]},
+    {"replace": ["x/../../written.txt"]},
+    {"replace": ["appeal-a4.pdf"], "staged_link": True},
+    {"replace": ["new-link/appeal-a4.pdf"]},
+], ids=["dot-dot", "absolute", "symlinked-folder", "replace-climbs", "staged-symlink", "target-through-link"])
+def test_a_planted_journal_never_reaches_outside_the_output_folder(plan, tmp_path, capsys):
+    out, outside = tmp_path / "out", tmp_path / "outside"
+    out.mkdir()
+    outside.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    (outside / "victim.txt").write_text("keep me too")
+    (out / "link").symlink_to(outside)
+    (out / "new-link").symlink_to(outside)
+    remove = [str(victim) if entry == "ABSOLUTE" else entry for entry in plan.get("remove", [])]
+    climbs = plan.get("replace") == ["x/../../written.txt"]
+    folder = _plant(out, "planted", plan.get("replace", []), remove,
+                    {"x/../../written.txt": b"planted"} if climbs else {})
+    if plan.get("staged_link"):
+        (folder / "new").mkdir(exist_ok=True)
+        (folder / "new" / "appeal-a4.pdf").symlink_to("/etc/passwd")
+    before = snapshot(tmp_path)
+    assert main(["--edition", "a4", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "journal" in err and "is refused and nothing was changed" in err and "Traceback" not in err
+    after = {name: value for name, value in snapshot(tmp_path).items()
+             if not name.endswith(output.FOLDER_LOCK)}
+    assert after == before  # nothing deleted, written or built, inside or out
+    assert victim.read_text() == "keep me" and (outside / "victim.txt").read_text() == "keep me too"
+    assert not (tmp_path / "written.txt").exists()
+
+
+def test_a_full_letters_build_removes_the_print_files_of_an_earlier_sharding(tmp_path, capsys):
+    everyone = [dict(RECIPIENTS[0], id=f"member-{n:02d}") for n in range(6)]
+    out = tmp_path / "out"
+    path = write_data(tmp_path, {"recipients": everyone}, "recipients.yaml")
+    for number in (1, 2):
+        assert main(["letters", "--recipients", str(path), "--shard", f"{number}/2", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.glob("letters*.pdf")) == ["letters-shard-1-of-2.pdf",
+                                                                 "letters-shard-2-of-2.pdf"]
+    path = write_data(tmp_path, {"recipients": everyone[1:]}, "recipients.yaml")
+    capsys.readouterr()
+    assert main(["letters", "--recipients", str(path), "--out", str(out)]) == 0
+    assert "2 print files of an earlier sharding removed" in capsys.readouterr().out
+    assert [p.name for p in out.glob("letters*.pdf")] == ["letters.pdf"]
+    sums = (out / "SHA256SUMS").read_text()
+    assert "shard" not in sums and everyone[0]["id"] not in sums
+    assert subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=out).returncode == 0
