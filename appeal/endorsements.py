@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,7 +143,7 @@ def _row(path: Path, line: int, cells: list[str], index: dict[str, int],
          problems: list[str]) -> tuple[bool, Endorsement] | None:
     values = {}
     for column, at in index.items():
-        value = normalise(cells[at]).strip() if at < len(cells) else ""
+        value = _from_text(normalise(cells[at]).strip()) if at < len(cells) else ""
         why = refusal(value) or (f"is {len(value):,} characters long; the limit is {MAX_TEXT:,}"
                                  if len(value) > MAX_TEXT else None)
         if why:
@@ -160,12 +161,28 @@ def _row(path: Path, line: int, cells: list[str], index: dict[str, int],
                                          values.get("group", ""), line)
 
 
+# A cell a spreadsheet would run as a formula starts with one of these (OWASP, "CSV Injection"):
+# the embedded copy shows it as text with a leading apostrophe, as spreadsheets do, and reading
+# an endorsements file takes one such apostrophe off again, so that the copy gives the same pages.
+_FORMULA = re.compile(r"'*[=+\-@]")
+
+
+def _as_text(cell: str) -> str:
+    return "'" + cell if _FORMULA.match(cell) else cell
+
+
+def _from_text(cell: str) -> str:
+    return cell[1:] if cell.startswith("'") and _FORMULA.match(cell) else cell
+
+
 def published_csv(endorsements: Endorsements) -> bytes:
     """The published rows as the archive embeds them: the printed columns and `publish`, in file
-    order; itself a valid endorsements file that gives the same pages."""
+    order, every cell that a spreadsheet would run as a formula kept as text (`_as_text`); itself a
+    valid endorsements file that gives the same pages."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     for entry in endorsements.published:
-        writer.writerow([entry.name, entry.role, entry.country, entry.group, "yes"])
+        writer.writerow([_as_text(cell) for cell in (entry.name, entry.role, entry.country, entry.group)]
+                        + ["yes"])
     return out.getvalue().encode("utf-8")

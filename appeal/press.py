@@ -23,6 +23,7 @@ from pikepdf import Name
 from .archive import xmp_document
 from .errors import UserError
 from .paths import STYLE_DIR
+from .source import read_limited
 
 DEFAULT_PROFILE = STYLE_DIR / "icc" / "FOGRA39L-coated.icc"
 MM = 72 / 25.4
@@ -51,10 +52,7 @@ def output_intent(path: Path | None) -> OutputIntent:
     """The bundled FOGRA39 profile, or the print shop's own (`--output-profile`), checked to be an
     ICC output profile in CMYK; a UserError says what is wrong with it."""
     profile_path = path or DEFAULT_PROFILE
-    try:
-        data = profile_path.read_bytes()
-    except OSError as exc:
-        raise UserError(f"{profile_path}: cannot be read: {exc.strerror or exc} (--output-profile)") from None
+    data = read_limited(profile_path, "output profile (--output-profile, an ICC file)", PROFILE_LIMIT)
     problem = _profile_problem(data)
     if problem:
         raise UserError(f"{profile_path}: {problem} (--output-profile takes an ICC output profile in CMYK)")
@@ -74,25 +72,61 @@ def _profile_problem(data: bytes) -> str | None:
         return f"a profile of {data[16:20].decode('latin-1').strip()} colour, not CMYK"
     if data[12:16] != b"prtr":
         return f"a profile of class {data[12:16].decode('latin-1')!r}, not an output (printer) profile"
+    return _tag_problem(data)
+
+
+# What an output profile must hold for a RIP to convert with it (ICC.1:2010, 8.5): a description,
+# the white point (v2; v4 keeps it in the header too) and the transforms from and to the PCS.
+_REQUIRED_TAGS = (b"desc", b"A2B0", b"B2A0", b"gamt")
+
+
+def _tag_problem(data: bytes) -> str | None:
+    """The tag table checked: every tag inside the file, the tags an output profile needs present,
+    and its description readable."""
+    count = struct.unpack(">I", data[128:132])[0]
+    if 132 + 12 * count > len(data):
+        return f"an ICC profile whose tag table ({count} tags) runs past its end: truncated?"
+    tags = {}
+    for index in range(count):
+        signature, offset, size = struct.unpack(">4sII", data[132 + 12 * index: 144 + 12 * index])
+        if offset + size > len(data) or size < 8:
+            return f"an ICC profile whose {signature.decode('latin-1')!r} tag lies outside the file"
+        tags[signature] = (offset, size)
+    missing = [tag.decode() for tag in _REQUIRED_TAGS if tag not in tags]
+    if missing:
+        return f"an ICC profile without the {', '.join(missing)} tag{'s' if len(missing) > 1 else ''} " \
+               "an output profile needs"
+    try:
+        profile_description(data, strict=True)
+    except (ValueError, struct.error) as exc:
+        return f"an ICC profile whose description cannot be read ({exc})"
     return None
 
 
-def profile_description(data: bytes) -> str | None:
-    """The profile's `desc` tag: ICC v2 text description or v4 multi-localized unicode."""
+def profile_description(data: bytes, strict: bool = False) -> str | None:
+    """The profile's `desc` tag: ICC v2 text description or v4 multi-localized unicode; with
+    `strict`, a description that is cut short or of another type is a ValueError."""
     count = struct.unpack(">I", data[128:132])[0]
     for index in range(min(count, 200)):
         signature, offset, size = struct.unpack(">4sII", data[132 + 12 * index: 144 + 12 * index])
         if signature != b"desc" or offset + size > len(data):
             continue
         tag = data[offset: offset + size]
-        if tag[:4] == b"desc":
+        if tag[:4] == b"desc" and len(tag) >= 12:
             length = struct.unpack(">I", tag[8:12])[0]
+            if strict and 12 + length > len(tag):
+                raise ValueError(f"its text of {length} bytes runs past the tag's {len(tag)}")
             return tag[12: 12 + length].rstrip(b"\0").decode("latin-1").strip() or None
-        if tag[:4] == b"mluc":
+        if tag[:4] == b"mluc" and len(tag) >= 16:
             records = struct.unpack(">I", tag[8:12])[0]
-            if records:
+            if records and len(tag) >= 28:
                 length, start = struct.unpack(">II", tag[20:28])
+                if strict and start + length > len(tag):
+                    raise ValueError(f"its text of {length} bytes runs past the tag's {len(tag)}")
                 return tag[start: start + length].decode("utf-16-be", "replace").strip() or None
+        if strict:
+            raise ValueError(f"it is of type {tag[:4].decode('latin-1')!r}, not 'desc' or 'mluc'")
+        return None
     return None
 
 

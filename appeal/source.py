@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,9 +148,17 @@ MAX_TEXT = 10_000
 
 def read_limited(path: Path, what: str, limit: int) -> bytes:
     """The bytes of `path`, refused past `limit` bytes without reading further (`/dev/zero` ends
-    here); any unreadable input is a UserError naming the file."""
+    here); a FIFO or a socket is refused, without waiting for a writer; any unreadable input is a
+    UserError naming the file."""
     try:
-        with path.open("rb") as file:
+        # Opened without blocking, so that a FIFO is seen for what it is before anything waits on it.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(descriptor, "rb") as file:
+            mode = os.fstat(file.fileno()).st_mode
+            if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+                raise UserError(f"{path}: not a regular file but a "
+                                f"{'FIFO' if stat.S_ISFIFO(mode) else 'socket'} ({what})")
+            os.set_blocking(file.fileno(), True)
             raw = file.read(limit + 1)
     except FileNotFoundError:
         raise UserError(f"{path}: no such file ({what})") from None

@@ -24,6 +24,7 @@ import functools
 import os
 import re
 import signal
+import stat
 import sys
 import time
 from collections.abc import Iterable
@@ -158,11 +159,28 @@ def _target(path: Path) -> Path | None:
         return None
 
 
+# Past this, a file is no input the build would read (the largest limit is the profile's 16 MB):
+# it is told apart by its size and time, not read whole.
+DIGEST_LIMIT = 64 * 2**20
+
+
 def _digest(path: Path) -> str | None:
-    from .output import file_sha256
+    """What a file holds, to tell a save from a touch: its SHA-256; for a file that is not a
+    regular file (`/dev/zero`, a FIFO) or larger than DIGEST_LIMIT, its kind, size and time, read
+    no further."""
+    import hashlib
 
     try:
-        return file_sha256(path)
+        status = os.stat(path)
+        if not stat.S_ISREG(status.st_mode) or status.st_size > DIGEST_LIMIT:
+            return f"{status.st_mode:o} {status.st_size} {status.st_mtime_ns}"
+        digest = hashlib.sha256()
+        with open(path, "rb") as file:
+            while chunk := file.read(2**20):
+                digest.update(chunk)
+                if file.tell() > DIGEST_LIMIT:  # grown while read
+                    return f"{status.st_mode:o} {file.tell()} {status.st_mtime_ns}"
+        return digest.hexdigest()
     except OSError:
         return None
 
@@ -391,7 +409,12 @@ def run(args: argparse.Namespace) -> int:
 
     args.shard = None
     watcher = Watcher(args)
-    # A named file that does not exist is an error before anything is watched.
+    # A data file that is not a regular file (`/dev/zero`, a FIFO) is an error before anything is
+    # watched; so is a named file that does not exist.
+    for name, path in watcher.inputs.data.items():
+        if path.exists() and not path.is_file():
+            flag = "data" if name == "appeal" else name
+            raise UserError(f"{_shown(path)}: not a regular file (--{flag}); watch reads and follows files")
     names = set(planned(watcher.settle(args)))
     folders = watcher.inputs.folders()
     data = ", ".join(_shown(path) for path in watcher.inputs.data.values()

@@ -227,3 +227,41 @@ def test_five_thousand_endorsements_all_present_in_order_none_split(tmp_path):
         assert unpublished[2] not in everything
     assert "Organisations (continued)" in everything and "Individuals (continued)" in everything
     assert squash(everything).count(squash("Endorser 0007 of the Appeal")) == 0
+
+
+def test_the_embedded_copy_keeps_formulas_as_text_and_reads_back_the_same(tmp_path):
+    """A cell a spreadsheet would run (=, +, - or @ first) gets an apostrophe in the embedded
+    copy; read again, the copy gives the same endorsements, so the rebuild gives the same pages."""
+    from appeal.endorsements import load_endorsements
+
+    source = tmp_path / "endorsements.csv"
+    rows = [["name", "role", "country", "group", "publish"],
+            ['=HYPERLINK("http://example.invalid","Click")', "+1 555", "-Norway", "@campaign", "yes"],
+            ["'=already text", "Role", "Chile", "", "yes"],
+            ["Plain Name", "Surgeon", "Peru", "", "yes"]]
+    with source.open("w", newline="", encoding="utf-8") as file:
+        csv.writer(file).writerows(rows)
+    loaded = load_endorsements(source)
+    first = loaded.published[0]
+    assert (first.name, first.role, first.country, first.group) == (
+        '=HYPERLINK("http://example.invalid","Click")', "+1 555", "-Norway", "@campaign")
+    assert loaded.published[1].name == "=already text"  # the spreadsheet's own text convention
+    embedded = published_csv(loaded)
+    cells = [cell for row in csv.reader(io.StringIO(embedded.decode())) for cell in row]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@")], cells
+    copy = tmp_path / "copy.csv"
+    copy.write_bytes(embedded)
+    again = load_endorsements(copy)
+    assert [(e.name, e.role, e.country, e.group) for e in again.published] == \
+        [(e.name, e.role, e.country, e.group) for e in loaded.published]
+
+
+def test_a_csv_error_after_a_field_that_spans_lines_names_the_physical_line(tmp_path):
+    from appeal.endorsements import load_endorsements
+    from appeal.errors import UserError
+
+    path = tmp_path / "endorsements.csv"
+    path.write_bytes(b'name,role,country,group,publish\n"Ana\nMaria",Role,Chile,,yes\nBo,R,Peru,,yes\n'
+                     b'Cy,"bad"x,Peru,,yes\n')  # line 5 of the file, the fourth record
+    with pytest.raises(UserError, match=r"endorsements\.csv:5: not valid CSV"):
+        load_endorsements(path)

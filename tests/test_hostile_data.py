@@ -326,3 +326,10 @@ def signature_image(name: str, content: bytes):
 def test_a_running_title_too_long_for_the_footer_is_refused(tmp_path, earlier_build, capsys):
     err = refused_data(tmp_path, earlier_build, capsys, dict(APPEAL, short_title="Joint Appeal " * 20))
     assert "short_title: is too long: at most 160 characters" in err
+
+
+def test_a_fifo_as_data_is_refused_without_waiting_for_a_writer(tmp_path, earlier_build, capsys):
+    fifo = tmp_path / "appeal.yaml"
+    os.mkfifo(fifo)  # nobody writes to it: a plain open() would wait for ever
+    err = refused(tmp_path, earlier_build, capsys, ["--data", str(fifo)])
+    assert f"{fifo}: not a regular file but a FIFO (appeal data" in err

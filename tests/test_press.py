@@ -256,3 +256,64 @@ def _placed_text(path: Path, side: int, slot: int) -> str:
         out = BytesIO()
         pdf.save(out)
     return PdfReader(out).pages[side].extract_text() or ""
+
+
+def _header_only(data: bytes) -> bytes:
+    header = bytearray(data[:132])
+    header[:4] = struct.pack(">I", 132)
+    header[128:132] = struct.pack(">I", 0)
+    return bytes(header)
+
+
+def _claims_tags_it_lacks(data: bytes) -> bytes:
+    out = bytearray(data[:132 + 12 * 3])
+    out[:4] = struct.pack(">I", len(out))
+    out[128:132] = struct.pack(">I", 40)  # forty tags claimed, three listed
+    return bytes(out)
+
+
+def _truncated_description(data: bytes) -> bytes:
+    out = bytearray(data)
+    count = struct.unpack(">I", data[128:132])[0]
+    for index in range(count):
+        signature, offset, _ = struct.unpack(">4sII", data[132 + 12 * index: 144 + 12 * index])
+        if signature == b"desc":
+            kind = data[offset: offset + 4]
+            at = offset + (8 if kind == b"desc" else 20)  # the text's length (desc) or the first record's
+            out[at: at + 4] = struct.pack(">I", 2**20)
+    return bytes(out)
+
+
+BAD_PROFILES = {
+    "only a header": (_header_only, "without the desc, A2B0, B2A0, gamt tags"),
+    "tags claimed it lacks": (_claims_tags_it_lacks, "tag table (40 tags) runs past its end"),
+    "a truncated description": (_truncated_description, "whose description cannot be read"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_PROFILES))
+def test_a_profile_a_rip_could_not_use_is_refused(case, tmp_path):
+    from appeal.errors import UserError
+    from appeal.press import DEFAULT_PROFILE, output_intent
+
+    change, expected = BAD_PROFILES[case]
+    assert output_intent(None).condition.startswith("Offset printing")  # the bundled one passes
+    profile = tmp_path / "shop.icc"
+    profile.write_bytes(change(DEFAULT_PROFILE.read_bytes()))
+    with pytest.raises(UserError, match="takes an ICC output profile in CMYK") as refused:
+        output_intent(profile)
+    assert expected in str(refused.value)
+
+
+def test_an_endless_or_waiting_profile_is_refused_without_reading_it(tmp_path):
+    import os
+
+    from appeal.errors import UserError
+    from appeal.press import output_intent
+
+    with pytest.raises(UserError, match="/dev/zero: larger than 16 MB, the limit for the output profile"):
+        output_intent(Path("/dev/zero"))
+    fifo = tmp_path / "shop.icc"
+    os.mkfifo(fifo)  # nobody writes to it: reading it would wait for ever
+    with pytest.raises(UserError, match="not a regular file but a FIFO"):
+        output_intent(fifo)

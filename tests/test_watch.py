@@ -378,3 +378,14 @@ def test_the_output_folder_and_editor_files_are_not_inputs(inputs):
         assert not watched.relevant(path), path
     assert folder in watched.folders() and TEMPLATE_DIR in watched.folders()
     assert not any(folder / "out" == f or folder / "out" in f.parents for f in watched.folders())
+
+
+def test_a_data_file_that_is_no_regular_file_stops_watch_at_once(tmp_path):
+    """`/dev/zero` as the data: refused before anything is read or watched, not read for ever."""
+    result = subprocess.run([sys.executable, str(ROOT / "build.py"), "watch", "--data", "/dev/zero",
+                             "--out", str(tmp_path / "out")], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=TIMEOUT)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == \
+        "error: /dev/zero: not a regular file (--data); watch reads and follows files"
+    assert not (tmp_path / "out").exists()
