@@ -183,10 +183,13 @@ def booklet(renderer: Renderer, data: Data, edition: Edition) -> Rendered:
     if blanks:  # laid out again, so that every page's footer gives its number in the booklet
         html = render_html("handout.html", **context(data, blanks=blanks))
         document = laid_out(renderer, html, edition.paper, data)
+    from .versions import tool_version
+
     appeal = data.appeal
     info = {"/Title": appeal.title, "/Author": appeal.authors, "/Subject": appeal.subject or appeal.title,
             "/CreationDate": pdf_info_date(appeal.date),
-            "/ModDate": pdf_info_date(modification_time(appeal.date)), "/Producer": "appeal-edition"}
+            "/ModDate": pdf_info_date(modification_time(appeal.date)), "/Producer": "appeal-edition",
+            "/Creator": f"appeal-edition {tool_version()} (booklet, {edition.paper})"}
     pdf = impose(document.write_pdf(), SHEETS[edition.paper], info, appeal.language)
     return Rendered(pdf, len(document.pages) // 2)
 

@@ -34,6 +34,7 @@ from .paths import ROOT
 from .pdfcat import Concatenation
 from .render import Renderer, overflows, pdf_info_date, render_html
 from .source import Problem, Source, duplicates, read_yaml
+from .versions import tool_version
 
 # DIN 5008 form B: below the name, the address zone of the window holds 5 lines in all.
 ADDRESS_LINES = 4
@@ -440,6 +441,9 @@ def _info(mailing: Mailing, pack: Pack | None) -> dict[str, str]:
         "/CreationDate": date,
         "/ModDate": date,
         "/Producer": "appeal-edition",
+        # The mark verify and sign recognise a pack or print file by (verify.edition_kind).
+        "/Creator": f"appeal-edition {tool_version()} "
+                    f"({'letter pack' if pack else 'print file of letter packs'})",
     }
 
 

@@ -40,6 +40,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from .archive import SIGNATURE_FIELD
 from .errors import UserError
 from .source import read_limited
+from .untrusted import Unreadable
 
 PASSWORD_VARIABLE = "APPEAL_SIGN_PASSWORD"
 # Room kept in the file for the CMS signature: the certificates of a chain of three, a timestamp
@@ -79,9 +80,14 @@ def load_key(path: Path, password: bytes | None = None, now: dt.datetime | None 
     try:
         key, certificate, chain = pkcs12.load_key_and_certificates(raw, password)
     except ValueError:
+        try:  # a key without a password, with APPEAL_SIGN_PASSWORD exported for another key
+            key, certificate, chain = pkcs12.load_key_and_certificates(raw, None)
+        except ValueError:
+            key = certificate = chain = None
+    if key is None and certificate is None and chain is None:
         hint = "" if password else f" (set {PASSWORD_VARIABLE}, or run in a terminal to be asked)"
         raise UserError(f"{path}: cannot be opened: the password is wrong, or this is not a PKCS#12 "
-                        f"file{hint}") from None
+                        f"file{hint}")
     if key is None or certificate is None:
         raise UserError(f"{path}: holds no private key with its certificate")
     if isinstance(key, ec.EllipticCurvePrivateKey) and not isinstance(key.curve, ec.SECP256R1):
@@ -90,6 +96,10 @@ def load_key(path: Path, password: bytes | None = None, now: dt.datetime | None 
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
         raise UserError(f"{path}: a {type(key).__name__.removesuffix('PrivateKey').lstrip('_')} key; "
                         "signing takes an RSA key or ECDSA on P-256")
+    weak = key_weakness(key)
+    if weak:
+        raise UserError(f"{path}: {weak}; signing takes RSA of {MIN_RSA_BITS} bits or more, "
+                        "or ECDSA on P-256")
     now = now or dt.datetime.now(dt.UTC)
     start, end = certificate.not_valid_before_utc, certificate.not_valid_after_utc
     subject = _who(certificate.subject)
@@ -112,6 +122,21 @@ def load_key(path: Path, password: bytes | None = None, now: dt.datetime | None 
         cert_registry=SimpleCertificateStore.from_certs(
             [asn1_x509.Certificate.load(c.public_bytes(der)) for c in chain]))
     return SigningKey(signer, subject, certificate.fingerprint(hashes.SHA256()).hex(), start, end, path)
+
+
+# NIST SP 800-57 Part 1 Rev. 5, table 2: RSA below 2048 bits gives less than 112 bits of
+# security, disallowed for signing since 2014; ECDSA below 256 bits likewise.
+MIN_RSA_BITS, MIN_EC_BITS = 2048, 256
+
+
+def key_weakness(key) -> str | None:
+    """What makes a key (private or public, RSA or EC) too weak to sign with, or None."""
+    if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey) and key.key_size < MIN_RSA_BITS:
+        return f"an RSA key of {key.key_size} bits, too weak (NIST SP 800-57: {MIN_RSA_BITS} at least)"
+    if isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey) and \
+            key.curve.key_size < MIN_EC_BITS:
+        return f"an EC key of {key.curve.key_size} bits, too weak ({MIN_EC_BITS} at least)"
+    return None
 
 
 def _who(name: x509.Name) -> str:
@@ -259,41 +284,47 @@ class SignatureReport:
     trusted: bool | None  # None: no trust anchor given, not checked
     timestamp: str | None
     problem: str | None
+    weakness: str | None = None  # what makes the signer's key too weak (key_weakness)
 
 
 def signatures(data: bytes, trust: list[Path]) -> list[SignatureReport]:
     """Every signature of `data`, validated by pyHanko (no network: trust only what `trust`
     names; the chain is reported as not checked without it)."""
-    from pyhanko.keys import load_cert_from_pemder
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign import validation
-    from pyhanko.sign.validation.errors import SignatureValidationError
     from pyhanko_certvalidator import ValidationContext
 
-    reader = PdfFileReader(BytesIO(data), strict=False)
-    if not reader.embedded_signatures:
+    roots = [root for path in trust for root in trusted_certificates(path)]
+    try:
+        reader = PdfFileReader(BytesIO(data), strict=False)
+        embedded_signatures = reader.embedded_signatures
+    except Exception as exc:
+        raise Unreadable(f"its signature fields cannot be read ({type(exc).__name__}: {exc})") from None
+    if not embedded_signatures:
         return []
-    roots = []
-    for path in trust:
-        try:
-            roots.append(load_cert_from_pemder(str(path)))
-        except (OSError, ValueError) as exc:
-            raise UserError(f"--trust {path}: not a certificate (PEM or DER): {exc}") from None
     context = ValidationContext(trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail")
     reports = []
-    for embedded in reader.embedded_signatures:
-        certificate = embedded.signer_cert
+    for embedded in embedded_signatures:
+        try:
+            certificate = embedded.signer_cert
+        except Exception as exc:
+            raise Unreadable(f"a signature's certificate cannot be read ({type(exc).__name__})") from None
         names = certificate.subject.native
         subject = names.get("common_name", certificate.subject.human_friendly)
         if names.get("organization_name"):
             subject += f" ({names['organization_name']})"
         fingerprint = hashlib.sha256(certificate.dump()).hexdigest()
         try:
+            weakness = key_weakness(x509.load_der_x509_certificate(certificate.dump()).public_key())
+        except ValueError as exc:
+            weakness = f"a key that cannot be read ({exc})"
+        try:
             with _quiet("pyhanko", "pyhanko_certvalidator"):
                 status = validation.validate_pdf_signature(embedded, context, key_usage_settings=_usage())
-        except (SignatureValidationError, ValueError) as exc:
+        except Exception as exc:
             reports.append(SignatureReport(subject, fingerprint, "unknown", intact=False, whole_file=False,
-                                           trusted=None, timestamp=None, problem=str(exc)))
+                                           trusted=None, timestamp=None, problem=str(exc),
+                                           weakness=weakness))
             continue
         when = status.signer_reported_dt
         stamp = status.timestamp_validity
@@ -304,8 +335,25 @@ def signatures(data: bytes, trust: list[Path]) -> list[SignatureReport]:
             trusted=status.trusted if roots else None,
             timestamp=(_utc(stamp.timestamp) + (
                 "" if stamp.intact and stamp.valid else " (NOT intact)")) if stamp else None,
-            problem=None))
+            problem=None, weakness=weakness))
     return reports
+
+
+TRUST_LIMIT = 1 * 2**20
+
+
+def trusted_certificates(path: Path) -> list:
+    """The certificates of a `--trust` file, as pyHanko takes them: one DER certificate, or a PEM
+    file of one or more (a bundle); read within a limit; anything else is a UserError."""
+    raw = read_limited(path, "certificates to trust (--trust, PEM or DER)", TRUST_LIMIT)
+    try:
+        found = (x509.load_pem_x509_certificates(raw) if b"-----BEGIN" in raw
+                 else [x509.load_der_x509_certificate(raw)])
+    except ValueError as exc:
+        raise UserError(f"--trust {path}: not a certificate, nor a PEM bundle of certificates "
+                        f"({exc})") from None
+    der = serialization.Encoding.DER
+    return [asn1_x509.Certificate.load(certificate.public_bytes(der)) for certificate in found]
 
 
 def _utc(moment: dt.datetime) -> str:

@@ -35,7 +35,10 @@ from .endorsements import LIMIT as ENDORSEMENTS_LIMIT
 from .errors import UserError, printable
 from .model import APPEAL_LIMIT, Appeal, load_appeal
 from .output import write_atomically
+from .paths import DATA_DIR
+from .revisions import changes, revisions, roles, signature_revision_problems, summary
 from .source import read_limited
+from .untrusted import Unreadable, fields, preflight
 
 # What line breaking and hyphenation may change: white space and hyphens (-, U+2010, soft hyphen).
 _BREAKS = re.compile(r"[\s\-\u2010\u00ad]+")
@@ -187,29 +190,39 @@ def open_pdf(data: bytes, name: str) -> pikepdf.Pdf:
 
 
 def checks(data: bytes, name: str, words_path: Path, trust: Sequence[Path] = (),
-           rebuild: bool = True) -> Iterator[Check]:
+           rebuild: bool = True, proven: dict | None = None) -> Iterator[Check]:
     """Each check in turn; stops early only where the next checks need what failed.
 
-    A signed file's signature is checked first; the edition's own checks then read the file as it
-    was before it was signed (its first revision), and the signed file must look the same. The
-    build runs them all but the rebuild on every archive it writes (it is the rebuild).
+    The file is first read within bounds (untrusted.preflight) and its revisions are told apart:
+    an unsigned edition must be the one revision the build wrote; a signed one that and the
+    revision adding the signature, which must change nothing else. The edition's own checks then
+    read the revision the build wrote. The build runs them all but the rebuild on every archive it
+    writes (it is the rebuild). `proven` receives the source data once every check has held.
     """
-    with open_pdf(data, name) as pdf:
-        signed = has_signature(pdf)
-        mark = _mark(pdf)
-        letters = is_letters(pdf)
-    edition = data
-    if signed:
-        from .signing import signatures, unsigned_revision
-
-        yield from signature_checks(signatures(data, list(trust)))
-        edition = unsigned_revision(data)
-    if letters and not mark.ours:
-        yield (Check(True, "a letter pack or print file of this tool: the recipients' data is not inside "
-                           "it, so its pages are not rebuilt; the signature vouches for them") if signed else
-               Check(False, "a letter pack or print file of this tool, not signed: nothing in it proves "
-                            "who made it or that it is unchanged (sign it with build.py sign)"))
+    opened = yield from file_checks(data, name, trust)
+    if opened is None:
         return
+    edition, signed, mark, kind = opened
+    if kind in LETTER_KINDS:
+        yield (Check(True, f"a {kind} of this tool: the recipients' data is not inside it, so its pages "
+                           "are not rebuilt; the signature vouches for them") if signed else
+               Check(False, f"a {kind} of this tool, not signed: nothing in it proves who made it or that it "
+                            "is unchanged (sign it with build.py sign)"))
+        return
+    if kind is not None and not mark.ours:
+        yield Check(False, f"a {kind} of this tool: it carries no source to prove its pages against; "
+                           "verify the archival edition (appeal-archive.pdf), which does")
+        return
+    results: list[bool] = []
+    for check in _edition_checks(edition, data, name, words_path, rebuild, mark, proven):
+        results.append(check.ok)
+        yield check
+    if proven is not None and not all(results):
+        proven.clear()
+
+
+def _edition_checks(edition: bytes, data: bytes, name: str, words_path: Path, rebuild: bool, mark: Mark,
+                    proven: dict | None) -> Iterator[Check]:
     with open_pdf(edition, name) as pdf:
         yield Check(mark.ours, f"made by {mark.creator}" if mark.ours else
                     f"not made by {TOOL}: xmp:CreatorTool is {mark.creator or 'missing'}")
@@ -247,29 +260,98 @@ def checks(data: bytes, name: str, words_path: Path, trust: Sequence[Path] = (),
         f"page text differs from the source at: {missing[0][:70]!r} ({len(missing)} passages)")
     if rebuild and mark.ours:
         yield from compare_with_rebuild(edition, name, source, endorsements_raw, words_path, mark, modified)
-    if signed:
-        changes = list(_looks_different(data, edition))
-        yield Check(not changes, "signing changed nothing on the pages: each renders and reads as before"
-                    if not changes else f"signing changed what a reader sees: {changes[0]}")
     yield from validation(data)
     if mark.ours:
         yield Check(True, f"edition: {mark.edition}; source SHA-256: {sha256}")
+    if proven is not None:
+        proven["source"] = source
+
+
+def file_checks(data: bytes, name: str, trust: Sequence[Path] = ()):
+    """The checks of the file as a whole, before any of its content is believed: read within bounds,
+    its signature, its revisions. Returns (the revision the build wrote, signed, the mark, the kind
+    of edition) when they hold, else None."""
+    try:
+        with open_pdf(data, name) as pdf:
+            preflight(pdf)
+            signed = has_signature(pdf)
+            mark = _mark(pdf)
+            kind = edition_kind(pdf, mark)
+        found = revisions(data)
+    except Unreadable as exc:
+        yield Check(False, f"not read further: {exc}")
+        return None
+    if signed:
+        from .signing import signatures
+
+        reports = signatures(data, list(trust))
+        yield from signature_checks(reports)
+        if len(reports) != 1:
+            yield Check(False, f"it holds {len(reports)} signatures; an edition is signed once, "
+                               "by its publisher")
+            return None
+    expected = 2 if signed else 1
+    if len(found) != expected:
+        yield Check(False, _revisions_line(data, found, signed))
+        return None
+    edition = data[:found[0].end]
+    if not signed:
+        yield Check(True, "one revision: what every reader opens is the file as it was written"
+                    + (" (linearised for fast web view)" if len(found[0].sections) > 1 else ""))
+        return edition, signed, mark, kind
+    try:
+        with open_pdf(edition, name) as before, open_pdf(data, name) as after:
+            preflight(before)
+            problems = signature_revision_problems(before, after)
+    except Unreadable as exc:
+        yield Check(False, f"not read further: the revision before the signature: {exc}")
+        return None
+    yield Check(not problems, "two revisions, the one written before signing and the signature's, which adds "
+                              "the signature and changes nothing else" if not problems else
+                "the signature's revision changes more than the signature: " + "; ".join(problems[:4]))
+    return (edition, signed, mark, kind) if not problems else None
+
+
+def _revisions_line(data: bytes, found: list, signed: bool) -> str:
+    """Why the file has more revisions than it may, each later one named by what it changes."""
+    parts = []
+    for number in range(1, len(found)):
+        try:
+            with pikepdf.open(BytesIO(data[:found[number - 1].end])) as before, \
+                    pikepdf.open(BytesIO(data[:found[number].end])) as after:
+                preflight(before)
+                preflight(after)
+                what = summary(changes(before, after), roles(before))
+        except (Unreadable, pikepdf.PdfError) as exc:
+            what = f"cannot be compared ({exc})"
+        parts.append(f"revision {number + 1} {what}")
+    allowed = ("a signed edition has two: the one written before signing and the signature's" if signed else
+               "an unsigned edition has one: an update appended to it changes what a reader opens")
+    return f"the file has {len(found)} revisions; {'; '.join(parts)}; {allowed}"
 
 
 def has_signature(pdf: pikepdf.Pdf) -> bool:
-    """Whether a signature field of the file holds a signature."""
-    pending = list(pdf.Root.get("/AcroForm", {}).get("/Fields", []))
-    while pending:
-        field = pending.pop()
-        if field.get("/FT") == pikepdf.Name.Sig and "/V" in field:
-            return True
-        pending.extend(field.get("/Kids", []))
-    return False
+    """Whether a signature field of the file holds a signature (the form read within bounds)."""
+    return any(field.get("/FT") == pikepdf.Name.Sig and "/V" in field for field in fields(pdf))
+
+
+# The editions this tool marks in the information dictionary's Creator: `appeal-edition 1.0.0 (letter pack)`.
+LETTER_KINDS = ("letter pack", "print file of letter packs")
+_MARK = re.compile(rf"{TOOL} \S+ \((?P<kind>[^;()]+)\)")
+
+
+def edition_kind(pdf: pikepdf.Pdf, mark: Mark) -> str | None:
+    """What edition of this tool the file says it is (`Archival edition`, `letter pack`, `booklet`,
+    `handout`), from its creator mark; None for a file that does not say."""
+    if mark.ours:
+        return mark.edition
+    match = _MARK.fullmatch(str(pdf.docinfo.get("/Creator", "")))
+    return match["kind"].split(",")[0] if match else None
 
 
 def is_letters(pdf: pikepdf.Pdf) -> bool:
-    """A letter pack or a print file: the tool names itself their producer (letters.py)."""
-    return str(pdf.docinfo.get("/Producer", "")) == TOOL
+    """A letter pack or a print file: the tool names them in their creator mark (letters.py)."""
+    return edition_kind(pdf, _mark(pdf)) in LETTER_KINDS
 
 
 def signature_checks(reports) -> Iterator[Check]:
@@ -282,6 +364,9 @@ def signature_checks(reports) -> Iterator[Check]:
             continue
         yield Check(report.intact, f"{who}: the signature is intact" if report.intact else
                     f"{who}: the signature is NOT intact: the signed bytes were changed")
+        if report.weakness:
+            yield Check(False, f"the signer's key is {report.weakness}: anyone with the means could "
+                               "have made this signature")
         yield Check(report.whole_file, "the signature covers the whole file: nothing was appended after it"
                     if report.whole_file else "bytes were appended after signing (an incremental update): "
                     "what they change is not covered by the signature")
@@ -294,21 +379,6 @@ def signature_checks(reports) -> Iterator[Check]:
                         "given with --trust")
         if report.timestamp:
             yield Check("NOT" not in report.timestamp, f"timestamp (RFC 3161): {report.timestamp}")
-
-
-def _looks_different(data: bytes, before: bytes) -> Iterator[str]:
-    """What signing changed that a reader could see: the pages' rendering and text."""
-    import pypdfium2 as pdfium
-
-    documents = pdfium.PdfDocument(data), pdfium.PdfDocument(before)
-    try:
-        if len(documents[0]) != len(documents[1]):
-            yield f"it has {len(documents[0])} pages, {len(documents[1])} before signing"
-        for index in range(min(len(documents[0]), len(documents[1]))):
-            yield from _page_differences(index, documents[0][index], documents[1][index])
-    finally:
-        for document in documents:
-            document.close()
 
 
 def compare_with_rebuild(edition: bytes, name: str, source: bytes, endorsements: bytes | None,
@@ -331,69 +401,77 @@ def compare_with_rebuild(edition: bytes, name: str, source: bytes, endorsements:
     except UserError as exc:
         yield Check(False, f"the edition cannot be rebuilt from its embedded source: {exc}")
         return
-    same = facts.fingerprint == mark.fingerprint and stack() == mark.stack
+    # The proof is chosen by this verifier, from its own stack and fingerprint, never by the file's
+    # claims alone: when they agree, nothing but the bytes (or the same objects re-saved) will do.
+    own = facts.fingerprint == mark.fingerprint and stack() == mark.stack
     if rebuilt == edition:
         yield Check(True, "identical, byte for byte, to the edition rebuilt from its embedded source with "
-                          f"{'this stack and' if same else 'the stack it names and'} fingerprint "
+                          f"{'this stack and' if own else 'the stack it names and'} fingerprint "
                           f"{facts.fingerprint}: every page is as published")
         return
-    differences = list(differences_from(edition, rebuilt, fonts=same))
-    if same:
-        if not differences:
-            at = next((i for i, (a, b) in enumerate(zip(edition, rebuilt, strict=False)) if a != b),
-                      min(len(edition), len(rebuilt)))
-            differences = [f"the file differs from the rebuild from byte {at:,} on (the rebuild has "
-                           f"{len(rebuilt):,} bytes, the file {len(edition):,}); its pages look the same"]
-        for difference in differences[:12]:
-            yield Check(False, f"differs from the edition rebuilt from its embedded source: {difference}")
-        return
-    made_by = (f"the file was made with fingerprint {mark.fingerprint} and {mark.stack}; this is "
+    made_by = (f"the file names fingerprint {mark.fingerprint} and {mark.stack}; this is "
                f"fingerprint {facts.fingerprint} with {stack()}")
+    try:
+        differences = list(differences_from(edition, rebuilt, fonts=own))
+    except Unreadable as exc:
+        yield Check(False, f"cannot be compared with the edition rebuilt from its embedded source: {exc}")
+        return
+    if own and not differences:
+        yield Check(True, "the same objects as the rebuild, re-serialised: every object a reader reaches "
+                          "(pages, their content, fonts, annotations, attachments, tags, outline, metadata) "
+                          "equals the one in the edition rebuilt from its embedded source with this stack "
+                          f"and fingerprint {facts.fingerprint}; only how they are stored differs (object "
+                          "numbers, compression, cross-references), as when a repository re-saves a file")
+        return
     if not differences:
-        yield Check(True, f"every page renders pixel for pixel (at {COMPARE_DPI} dpi) as in the edition "
-                          "rebuilt from its embedded source, with the same text, page boxes, annotations, "
-                          "attachments, tags, outline and metadata; not compared byte for byte, as "
-                          f"{made_by}")
+        yield Check(True, "the same objects as the rebuild but for the font programs, which draw every "
+                          "glyph the pages use as the rebuild's do (outlines, instructions and advances "
+                          f"compared), and every page renders pixel for pixel (at {COMPARE_DPI} dpi) as the "
+                          f"rebuild's; not compared byte for byte, as {made_by}")
         return
     for difference in differences[:12]:
         yield Check(False, f"differs from the edition rebuilt from its embedded source: {difference}")
-    yield Check(False, f"note: {made_by}; a difference may come from that: for a byte-for-byte rebuild, "
-                       "install the stack the file names and check out the commit with its fingerprint")
+    if not own:
+        yield Check(False, f"note: {made_by}; a difference may come from that: for a byte-for-byte rebuild, "
+                           "install the stack the file names and check out the commit with its fingerprint")
 
 
 def differences_from(data: bytes, rebuilt: bytes, fonts: bool) -> Iterator[str]:
-    """What a reader could see differ between two PDFs, each named with its page: page count and
-    boxes, each page's rendering and text, its annotations and other entries, and the document's
-    catalogue (attachments, tags, outline, actions), information and XMP metadata. With `fonts`
-    False, the font programs and the stack named in the metadata may differ."""
+    """What differs between a file and the rebuild, each named with its page: every object a reader
+    reaches from the pages and the catalogue (content streams decoded, resources, annotations,
+    actions, optional content, attachments, tags, outline), the information and the XMP
+    metadata, then each page's rendering and text. With `fonts` False (another stack), the font
+    programs may differ, but must draw each glyph the pages use as the rebuild's do, and the
+    creator marks may differ in the tool's version and fingerprint."""
     import pypdfium2 as pdfium
 
     with pikepdf.open(BytesIO(data)) as mine, pikepdf.open(BytesIO(rebuilt)) as theirs:
         if len(mine.pages) != len(theirs.pages):
             yield f"it has {len(mine.pages)} pages, the rebuild {len(theirs.pages)}"
-        pages_mine = {page.objgen: index for index, page in enumerate(mine.pages)}
-        pages_theirs = {page.objgen: index for index, page in enumerate(theirs.pages)}
+        left, right = Canon(mine, tolerant=not fonts), Canon(theirs, tolerant=not fonts)
         for number, (a, b) in enumerate(zip(mine.pages, theirs.pages, strict=False), 1):
-            where = _first_difference(_page_entries(a, pages_mine), _page_entries(b, pages_theirs))
-            if where is not None:
+            where = _first_difference(left.page(a), right.page(b))
+            if where is None:
+                continue
+            if where.startswith("/Contents"):
+                yield f"page {number}: its content differs from the rebuild's (what it draws)"
+            elif where.startswith("/Resources"):
+                yield f"page {number}: its resources differ at {where} (fonts, images, forms)"
+            else:
                 yield f"page {number}: its entry {where or 'itself'} differs (annotations, boxes, actions)"
-            if fonts:
-                where = _first_difference(_canonical(a.obj.get("/Resources"), pages_mine),
-                                          _canonical(b.obj.get("/Resources"), pages_theirs))
-                if where is not None:
-                    yield f"page {number}: its resources differ at /Resources{where} (fonts, images)"
         skip = {"/Pages", "/Metadata"}
-        where = _first_difference(_canonical(mine.Root, pages_mine, skip),
-                                  _canonical(theirs.Root, pages_theirs, skip))
+        where = _first_difference(left.value(mine.Root, skip), right.value(theirs.Root, skip))
         if where is not None:
             yield f"the document catalogue differs at {where} (attachments, tags, outline or actions)"
-        info_skip = set() if fonts else {"/Creator", "/Producer"}
-        where = _first_difference(_canonical(mine.trailer.get("/Info"), pages_mine, info_skip),
-                                  _canonical(theirs.trailer.get("/Info"), pages_theirs, info_skip))
+        where = _first_difference(left.value(mine.trailer.get("/Info")),
+                                  right.value(theirs.trailer.get("/Info")))
         if where is not None:
             yield f"the document information differs at {where or 'its whole'}"
         if _xmp(mine, fonts) != _xmp(theirs, fonts):
             yield "the XMP metadata differs"
+        if not fonts and len(left.fonts) == len(right.fonts):
+            for (program, used, label), (other, _, _) in zip(left.fonts, right.fonts, strict=True):
+                yield from _glyph_differences(program, other, used, label)
     documents = pdfium.PdfDocument(data), pdfium.PdfDocument(rebuilt)
     try:
         for index in range(min(len(documents[0]), len(documents[1]))):
@@ -401,6 +479,47 @@ def differences_from(data: bytes, rebuilt: bytes, fonts: bool) -> Iterator[str]:
     finally:
         for document in documents:
             document.close()
+
+
+# Tables of a font program that PDF readers do not draw with (a CIDFont's glyphs are drawn from
+# glyf by glyph id); another subsetter may add or drop them.
+_NEUTRAL_TABLES = {"GlyphOrder", "name", "post", "OS/2", "gasp", "GDEF", "GSUB", "GPOS", "cmap", "DSIG",
+                   "meta", "Silt", "FFTM"}
+
+
+def _glyph_differences(mine: bytes, theirs: bytes, used: list[int] | None, label: str) -> Iterator[str]:
+    """How the font program `mine` draws the glyphs `used` otherwise than `theirs`, the rebuild's."""
+    from fontTools.ttLib import TTFont
+
+    try:
+        a, b = TTFont(BytesIO(mine), lazy=True), TTFont(BytesIO(theirs), lazy=True)
+        extra = sorted(set(a.keys()) - set(b.keys()) - _NEUTRAL_TABLES)
+        if extra:
+            yield (f"the font program of {label} has tables the rebuild's lacks ({', '.join(extra)}), which "
+                   "can change how a reader draws it")
+            return
+        if a["head"].unitsPerEm != b["head"].unitsPerEm or "glyf" not in a or "glyf" not in b:
+            yield f"the font program of {label} is not scaled or built as the rebuild's"
+            return
+        order_a, order_b = a.getGlyphOrder(), b.getGlyphOrder()
+        for gid in used if used is not None else range(max(len(order_a), len(order_b))):
+            if gid >= len(order_a) or gid >= len(order_b):
+                yield f"the font program of {label} lacks glyph {gid}, which the page uses"
+                return
+            if _glyph(a, order_a[gid]) != _glyph(b, order_b[gid]):
+                yield f"the font program of {label} draws glyph {gid} otherwise than the rebuild's"
+                return
+    except Exception as exc:  # fontTools on a damaged program: any exception
+        yield f"the font program of {label} cannot be read ({type(exc).__name__}: {str(exc)[:80]})"
+
+
+def _glyph(font, name: str) -> tuple:
+    """A glyph as drawn: its outline with components resolved, its instructions and its metrics."""
+    glyf = font["glyf"]
+    glyph = glyf[name]
+    coordinates, ends, flags = glyph.getCoordinates(glyf)
+    program = glyph.program.getBytecode() if hasattr(glyph, "program") else b""
+    return list(coordinates), list(ends), bytes(flags), program, tuple(font["hmtx"][name])
 
 
 def _page_differences(index: int, mine, theirs) -> Iterator[str]:
@@ -427,48 +546,95 @@ def _page_differences(index: int, mine, theirs) -> Iterator[str]:
                f"the left, {top} to {bottom} mm from the top")
 
 
-def _page_entries(page: pikepdf.Page, pages: dict) -> dict:
-    """A page's own entries (boxes, annotations, actions, groups), but its content and resources."""
-    seen: dict = {}
-    return {key: _canonical(value, pages, frozenset(), seen) for key, value in page.obj.items()
-            if key not in ("/Parent", "/Contents", "/Resources")}
-
-
 def _xmp(pdf: pikepdf.Pdf, fonts: bool) -> str:
     metadata = pdf.Root.get("/Metadata")
     text = metadata.read_bytes().decode("utf-8", "replace") if metadata is not None else ""
-    if not fonts:
-        text = re.sub(r"<(xmp:CreatorTool|pdf:Producer)>.*?</\1>", "", text, flags=re.S)
-    return text
+    return text if fonts else _unversioned(text)
 
 
-def _canonical(obj: Any, pages: dict, skip: set[str] = frozenset(), seen: dict | None = None) -> Any:
-    """`obj` as plain Python values that two files can be compared by, independent of object
+def _unversioned(text: str) -> str:
+    """A creator mark with the tool's version and fingerprint left out: what another checkout of this
+    tool writes otherwise."""
+    return re.sub(rf"{TOOL} \S+ \(([^;()]+); fingerprint [0-9a-f]+\)", rf"{TOOL} * (\1; fingerprint *)", text)
+
+
+# How deep verify follows references from one object (a tag tree is about 10 levels deep).
+CANON_DEPTH = 400
+
+
+class Canon:
+    """Objects as plain Python values that two files can be compared by, independent of object
     numbers: a page as its number, a stream as its decoded data's SHA-256, an object met again
-    as the order in which it was first met (outline and structure trees refer back)."""
-    seen = {} if seen is None else seen
-    if isinstance(obj, pikepdf.Object) and obj.is_indirect:
-        if obj.objgen in pages:
-            return ("page", pages[obj.objgen])
-        if obj.objgen in seen:
-            return ("again", seen[obj.objgen])
-        seen[obj.objgen] = len(seen)
-    if isinstance(obj, pikepdf.Stream):
-        try:
-            content = hashlib.sha256(obj.read_bytes()).hexdigest()
-        except pikepdf.PdfError:
-            content = hashlib.sha256(obj.read_raw_bytes()).hexdigest()
-        entries = {k: _canonical(v, pages, frozenset(), seen) for k, v in obj.stream_dict.items()
-                   if k not in ("/Length", "/Filter", "/DecodeParms")}
-        return ("stream", content, entries)
-    if isinstance(obj, pikepdf.Dictionary):
-        return {key: _canonical(value, pages, frozenset(), seen) for key, value in obj.items()
-                if key not in skip}
-    if isinstance(obj, pikepdf.Array):
-        return [_canonical(item, pages, frozenset(), seen) for item in obj]
-    if isinstance(obj, pikepdf.Name | pikepdf.String):
-        return (type(obj).__name__, bytes(obj) if isinstance(obj, pikepdf.String) else str(obj))
-    return obj
+    as the order in which it was first met (outline and structure trees refer back). `tolerant`:
+    a font program as its place (kept in `fonts` for comparing its glyphs), the creator marks
+    without the tool's version and fingerprint."""
+
+    def __init__(self, pdf: pikepdf.Pdf, tolerant: bool = False) -> None:
+        self.pages = {page.objgen: index for index, page in enumerate(pdf.pages)}
+        self.tolerant = tolerant
+        self.fonts: list[tuple[bytes, list[int] | None, str]] = []
+        self._used: list[int] | None = None
+        self._label = ""
+
+    def page(self, page: pikepdf.Page) -> Any:
+        return {key: self.value(value, depth=1) for key, value in page.obj.items() if key != "/Parent"}
+
+    def value(self, obj: Any, skip: set[str] = frozenset(), seen: dict | None = None, depth: int = 0) -> Any:
+        seen = {} if seen is None else seen
+        if depth > CANON_DEPTH:
+            raise Unreadable(f"its objects refer to each other more than {CANON_DEPTH} levels deep, "
+                             "the limit")
+        if isinstance(obj, pikepdf.Object) and obj.is_indirect:
+            if obj.objgen in self.pages:
+                return ("page", self.pages[obj.objgen])
+            if obj.objgen in seen:
+                return ("again", seen[obj.objgen])
+            seen[obj.objgen] = len(seen)
+        if isinstance(obj, pikepdf.Stream):
+            entries = {k: self.value(v, frozenset(), seen, depth + 1) for k, v in obj.stream_dict.items()
+                       if k not in ("/Length", "/Filter", "/DecodeParms")}
+            return ("stream", hashlib.sha256(obj.read_bytes()).hexdigest(), entries)
+        if isinstance(obj, pikepdf.Dictionary):
+            if self.tolerant and "/FontDescriptor" in obj:
+                self._used, self._label = _widths_cids(obj.get("/W")), str(obj.get("/BaseFont", "a font"))
+            result = {}
+            for key, value in obj.items():
+                if key in skip:
+                    continue
+                if self.tolerant and key in ("/FontFile2", "/FontFile3", "/FontFile") and \
+                        isinstance(value, pikepdf.Stream):
+                    self.fonts.append((value.read_bytes(), self._used, self._label.lstrip("/")))
+                    result[key] = ("font program", len(self.fonts))
+                elif (self.tolerant and key in ("/Creator", "/CreatorTool")
+                      and isinstance(value, pikepdf.String)):
+                    result[key] = ("mark", _unversioned(str(value)))
+                else:
+                    result[key] = self.value(value, frozenset(), seen, depth + 1)
+            return result
+        if isinstance(obj, pikepdf.Array):
+            return [self.value(item, frozenset(), seen, depth + 1) for item in obj]
+        if isinstance(obj, pikepdf.Name | pikepdf.String):
+            return (type(obj).__name__, bytes(obj) if isinstance(obj, pikepdf.String) else str(obj))
+        return obj
+
+
+def _widths_cids(widths: Any) -> list[int] | None:
+    """The glyph ids a CIDFont's /W gives widths for: the glyphs its pages use."""
+    if not isinstance(widths, pikepdf.Array):
+        return None
+    cids: set[int] = set()
+    items, index = list(widths), 0
+    while index < len(items):
+        first = items[index]
+        if index + 1 < len(items) and isinstance(items[index + 1], pikepdf.Array):
+            cids.update(range(int(first), min(int(first) + len(items[index + 1]), 65536)))
+            index += 2
+        elif index + 2 < len(items):
+            cids.update(range(int(first), min(int(items[index + 1]) + 1, 65536)))
+            index += 3
+        else:
+            break
+    return sorted(cids)
 
 
 def _first_difference(a: Any, b: Any, path: str = "") -> str | None:
@@ -520,9 +686,14 @@ def self_check(data: bytes, name: str) -> None:
 
 def _extract_target(target: Path) -> None:
     """Fail before any work when `--extract` could not be written."""
+    if target.is_symlink():
+        raise UserError(f"--extract {target}: is a symbolic link; name a new file (verify never writes "
+                        "through a link)")
     if target.is_dir():
         raise UserError(f"--extract {target}: is a folder; name the file to write, such as "
                         f"{target / SOURCE_NAME}")
+    if target.exists() and not target.is_file():
+        raise UserError(f"--extract {target}: is not a regular file (a FIFO or a device); name a file")
     if not target.parent.is_dir():
         raise UserError(f"--extract {target}: the folder {target.parent} does not exist")
 
@@ -532,54 +703,89 @@ def run(path: Path, extract: Path | None, words_path: Path, trust: Sequence[Path
     if extract is not None:
         _extract_target(extract)
     data = read_limited(path, "archival edition to verify", PDF_LIMIT)
-    results = []
-    for check in checks(data, str(path), words_path, trust):
+    results, lines, proven = [], [], {}
+    try:
+        for check in checks(data, str(path), words_path, trust, proven=proven):
+            print(printable(check.line()), flush=True)
+            results.append(check.ok)
+            lines.append(check)
+    except UserError:
+        raise
+    except Exception as exc:  # a reader library failing on a file made to fail it: a FAIL, not a traceback
+        check = Check(False, f"not read further: reading it failed ({type(exc).__name__}: {str(exc)[:120]})")
         print(printable(check.line()), flush=True)
-        results.append(check.ok)
+        results.append(False)
     verdict = bool(results) and all(results)
-    with open_pdf(data, str(path)) as pdf:
-        kind = "a letter pack, unchanged since it was signed" if is_letters(pdf) else \
-            "an unchanged archival edition of the appeal"
-    print(printable(f"{path}: {f'verified, {kind}' if verdict else 'NOT verified'}"))
+    print(printable(f"{path}: {_verdict(lines, trust) if verdict else 'NOT verified'}"))
     if extract is not None:
-        with open_pdf(data, str(path)) as pdf:
-            source, _ = embedded_source(pdf)
-        if source is None:
-            raise UserError(f"{path}: holds no {SOURCE_NAME} to extract")
-        write_atomically(extract, source)
-        print(f"source data written to {extract}")
+        if not verdict or "source" not in proven:
+            print(printable(f"nothing written to {extract}: only the source of a verified edition "
+                            "is extracted"))
+        else:
+            write_atomically(extract, proven["source"])
+            print(printable(f"source data written to {extract}: the one proven above"))
     return 0 if verdict else 1
+
+
+def _verdict(lines: list[Check], trust: Sequence[Path]) -> str:
+    """What a verified file has been proven to be, and no more."""
+    signed = any(line.what.startswith("signed by ") for line in lines)
+    letters = any(line.what.startswith(("a letter pack", "a print file")) for line in lines)
+    if letters:
+        return ("verified: a letter pack of this tool, unchanged since it was signed" +
+                ("" if trust else "; who signed it is proven only with --trust (the campaign's certificate)"))
+    if signed and trust:
+        return ("verified: the archival edition of the appeal, signed by a certificate you trust, unchanged "
+                "since it was signed; its pages are the ones its embedded source gives")
+    proof = ("verified: its pages are the ones its embedded source gives (rebuilt and compared above). "
+             "That proves the pages and the source agree, not who published them: ")
+    if signed:
+        return proof + "give the campaign's certificate with --trust to check the signature's signer"
+    return proof + "only the campaign's signature does (verify the signed edition with --trust campaign.pem)"
 
 
 def sign_edition(path: Path, out: Path | None, signing) -> int:
     """`build.py sign`: sign an archival edition (in its empty signature field) or a letter pack
-    or print file (in a new invisible one); the archive is checked as a build checks it."""
+    or print file (in a new invisible one), once it passes verify's checks: an archive every
+    one of them (the rebuild included), a letter pack those of the file (read within bounds, one
+    revision, made by this tool)."""
     from .archive import SIGNATURE_FIELD
 
     data = read_limited(path, "PDF to sign", PDF_LIMIT)
+    gathered = list(file_checks(data, str(path)))
+    failed = [check for check in gathered if not check.ok]
+    if failed:
+        raise UserError(f"{path}: not signed: it fails verify's checks:\n  " +
+                        "\n  ".join(check.line() for check in failed[:6]))
     with open_pdf(data, str(path)) as pdf:
         if has_signature(pdf):
             raise UserError(f"{path}: is signed already; sign the unsigned edition instead")
         mark = _mark(pdf)
+        kind = edition_kind(pdf, mark)
         if mark.ours:
             fields = {str(field.get("/T", "")) for field in pdf.Root.get("/AcroForm", {}).get("/Fields", [])}
             if SIGNATURE_FIELD not in fields:
                 raise UserError(f"{path}: an archival edition without an empty signature field (made "
                                 "before they carried one); rebuild it, then sign")
             field, recorded = SIGNATURE_FIELD, _modified(pdf)
-        elif is_letters(pdf):
+        elif kind in LETTER_KINDS:
             field, recorded = None, _info_date(pdf)
         else:
             raise UserError(f"{path}: not an edition this tool signs (the archival edition, a letter "
-                            "pack or the print file)")
+                            "pack or the print file)" + (f"; it is a {kind}" if kind else ""))
     if recorded is None:
         raise UserError(f"{path}: records no modification date to sign at")
+    if mark.ours:
+        failed = [check for check in checks(data, str(path), DATA_DIR / "words.yaml") if not check.ok]
+        if failed:
+            raise UserError(f"{path}: not signed: it fails verify's checks:\n  " +
+                            "\n  ".join(check.line() for check in failed[:6]))
     signed = signing(data, recorded, existing_field=field)
     if mark.ours:
         self_check(signed, str(path))
     target = out or path
     write_atomically(target, signed)
-    print(f"{target}  signed by {signing.key.subject}  {len(signed) / 1000:.1f} kB")
+    print(printable(f"{target}  signed by {signing.key.subject}  {len(signed) / 1000:.1f} kB"))
     return 0
 
 

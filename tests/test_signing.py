@@ -4,6 +4,7 @@ catches, keys refused with a message. Keys and certificates are made here, for t
 from __future__ import annotations
 
 import datetime as dt
+import re
 from io import BytesIO
 from pathlib import Path
 
@@ -85,6 +86,7 @@ def keys(tmp_path_factory):
         "no_password": authority.issue(folder, "no-password", password=None),
         "ecdsa": authority.issue(folder, "ecdsa", key=ec.generate_private_key(ec.SECP256R1())),
         "p384": authority.issue(folder, "p384", key=ec.generate_private_key(ec.SECP384R1())),
+        "rsa1024": authority.issue(folder, "rsa1024", key=rsa.generate_private_key(65537, 1024)),
         "expired": authority.issue(folder, "expired", start=NOW - dt.timedelta(days=400),
                                    end=NOW - dt.timedelta(days=1)),
         "authority": authority,
@@ -155,8 +157,9 @@ def test_verify_reports_the_signature(signed_build, keys, capsys):
     assert "ok    the signature covers the whole file: nothing was appended after it" in out
     assert "note  the signer's certificate chain is not checked" in out
     assert "ok    identical, byte for byte, to the edition rebuilt from its embedded source" in out
-    assert "ok    signing changed nothing on the pages" in out
-    assert out.rstrip().endswith("verified, an unchanged archival edition of the appeal")
+    assert "ok    two revisions, the one written before signing and the signature's, which adds the " \
+        "signature and changes nothing else" in out
+    assert "verified: its pages are the ones its embedded source gives" in out.splitlines()[-1]
     assert main(["verify", str(signed_build / "appeal-archive.pdf"), "--trust", str(keys["ca"])]) == 0
     out = capsys.readouterr().out
     assert "ok    the signer's certificate chains to a certificate given with --trust" in out
@@ -167,20 +170,26 @@ def test_verify_reports_the_signature(signed_build, keys, capsys):
 def test_verify_a_signed_letter_pack(signed_build, built, capsys):
     assert main(["verify", str(signed_build / "letters" / "estonia-foreign-minister.pdf")]) == 0
     out = capsys.readouterr().out
-    assert "verified, a letter pack, unchanged since it was signed" in out
+    assert "verified: a letter pack of this tool, unchanged since it was signed" in out.splitlines()[-1]
     assert main(["verify", str(built / "letters" / "estonia-foreign-minister.pdf")]) == 1
     assert "not signed: nothing in it proves who made it" in capsys.readouterr().out
 
 
 def test_a_byte_changed_after_signing_fails_verify(signed_build, tmp_path, capsys):
-    data = bytearray((signed_build / "appeal-archive.pdf").read_bytes())
+    """A letter of the title changed (the XMP packet is stored uncompressed), and a byte flipped
+    inside page 1's compressed content: each fails, with what it found."""
+    original = (signed_build / "appeal-archive.pdf").read_bytes()
     with pikepdf.open(signed_build / "appeal-archive.pdf") as pdf:
         content = pdf.pages[0].Contents.read_raw_bytes()
-    at = bytes(data).index(content) + len(content) // 2  # inside page 1's content stream
-    data[at] ^= 0x01
-    (tmp_path / "copy.pdf").write_bytes(bytes(data))
-    assert main(["verify", str(tmp_path / "copy.pdf")]) == 1
-    assert "the signature is NOT intact: the signed bytes were changed" in capsys.readouterr().out
+    title = re.search(rb"<dc:title>.*?Joint (A)ppeal", original, re.S)
+    for at, expected in ((title.start(1), "the signature is NOT intact: the signed bytes were changed"),
+                         (original.index(content) + len(content) // 2, "cannot be decompressed")):
+        data = bytearray(original)
+        data[at] ^= 0x01
+        (tmp_path / "copy.pdf").write_bytes(bytes(data))
+        assert main(["verify", str(tmp_path / "copy.pdf")]) == 1
+        out = capsys.readouterr().out
+        assert "FAIL  " in out and expected in out and "NOT verified" in out.splitlines()[-1], out
 
 
 def test_an_appended_revision_that_changes_a_page_fails_verify(signed_build, tmp_path, capsys):
@@ -196,7 +205,7 @@ def test_an_appended_revision_that_changes_a_page_fails_verify(signed_build, tmp
     assert main(["verify", str(tmp_path / "copy.pdf")]) == 1
     out = capsys.readouterr().out
     assert "FAIL  bytes were appended after signing" in out
-    assert "FAIL  signing changed what a reader sees: page 1: looks different" in out
+    assert "FAIL  the file has 3 revisions; revision 2 changes" in out and "revision 3 changes page 1" in out
 
 
 def test_signing_is_reproducible_and_never_takes_the_clock(keys, built, tmp_path, monkeypatch, capsys):
@@ -286,6 +295,7 @@ def test_a_wrong_password_is_refused(keys, earlier_build, monkeypatch, capsys):
     ("expired", "the certificate of Campaign Signer (Joint Appeal Campaign) expired on "),
     ("p384", "an ECDSA key on secp384r1; signing with SHA-256 takes an RSA key or ECDSA on P-256"),
     ("not-a-key", "cannot be opened: the password is wrong, or this is not a PKCS#12 file"),
+    ("rsa1024", "rsa1024.p12: an RSA key of 1024 bits, too weak (NIST SP 800-57: 2048 at least)"),
     ("missing", "missing.p12: no such file"),
 ])
 def test_keys_that_cannot_sign_are_refused(key, expected, keys, earlier_build, capsys):
