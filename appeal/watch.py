@@ -91,10 +91,18 @@ class Inputs:
             ("letter", where(args.letter, "letter.yaml")),
             ("recipients", where(args.recipients, "recipients.yaml")),
             ("output-profile", where(args.output_profile))) if path is not None}
+        self.by_path: dict[Path, str] = {}
+        self.retarget()
+
+    def retarget(self) -> bool:
+        """Follow the data files' links again, since one may have been re-pointed: a data file
+        that is a symbolic link changes where its target is, so that is watched too. Whether the
+        files to watch changed."""
+        before = self.by_path
         self.by_path = {path: name for name, path in self.data.items()}
-        # A data file that is a symbolic link changes where its target is: that is watched too.
         self.by_path |= {target: name for path, name in list(self.by_path.items())
                          if (target := _target(path)) is not None}
+        return self.by_path != before
 
     def folders(self) -> list[Path]:
         """The folders to watch (each one level deep): those of the data (and of the files their
@@ -424,23 +432,32 @@ def run(args: argparse.Namespace) -> int:
     try:
         # The watcher yields an empty batch every STEP ms without changes: the first one says it
         # is running, so a file saved during (or just after) the first build is not missed.
-        changes = watchfiles.watch(
-            *folders, watch_filter=lambda change, path: watcher.inputs.relevant(Path(path)),
-            step=STEP, debounce=DEBOUNCE, recursive=False, raise_interrupt=True,
-            ignore_permission_denied=True, rust_timeout=STEP, yield_on_timeout=True)
         built = False
-        with contextlib.closing(changes):
-            for batch in changes:
-                raise_if_stopped()  # a signal whose exception a finalizer swallowed
-                if not built:
-                    watcher.rebuild("first build")
-                    built = True
-                paths = watcher.changed({Path(os.path.normpath(path)) for _, path in batch})
-                if not paths:
-                    continue
-                watcher.note(paths)
-                shown = ", ".join(_shown(p) for p in paths) if len(paths) <= 3 else f"{len(paths)} files"
-                watcher.rebuild(f"{shown} changed")
+        while folders:  # watched again when a re-pointed link leads to another folder
+            changes = watchfiles.watch(
+                *folders, watch_filter=lambda change, path: watcher.inputs.relevant(Path(path)),
+                step=STEP, debounce=DEBOUNCE, recursive=False, raise_interrupt=True,
+                ignore_permission_denied=True, rust_timeout=STEP, yield_on_timeout=True)
+            with contextlib.closing(changes):
+                for batch in changes:
+                    raise_if_stopped()  # a signal whose exception a finalizer swallowed
+                    if not built:
+                        watcher.rebuild("first build")
+                        built = True
+                    paths = watcher.changed({Path(os.path.normpath(path)) for _, path in batch})
+                    if not paths:
+                        continue
+                    if watcher.inputs.retarget():  # a link re-pointed: its new target is the data
+                        for path in watcher.inputs.by_path:
+                            watcher.digests.setdefault(path, _digest(path))
+                    watcher.note(paths)
+                    shown = ", ".join(_shown(p) for p in paths) if len(paths) <= 3 else f"{len(paths)} files"
+                    watcher.rebuild(f"{shown} changed")
+                    if watcher.inputs.folders() != folders:
+                        folders = watcher.inputs.folders()
+                        break
+                else:
+                    return 0
     except (KeyboardInterrupt, Terminated):
         # watchfiles turns any signal that stops its wait into KeyboardInterrupt: which one came?
         number = received[0] if received else signal.SIGINT

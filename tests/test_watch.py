@@ -282,6 +282,19 @@ def test_a_data_file_that_is_a_link_is_followed_to_where_it_is_edited(watching, 
     edit(target, "have saved tens", "have saved scores", in_place=True)
     watch.wait_for(r"appeal\.yaml changed: appeal-a4\.pdf replaced in")
     assert "havesavedscoresofthousands" in text_of(watch.out / "appeal-a4.pdf")
+    # The link re-pointed to a copy in a third folder: that copy is the data from then on.
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere"
+    elsewhere.mkdir()
+    moved = elsewhere / "appeal.yaml"
+    moved.write_text(target.read_text(encoding="utf-8").replace("have saved scores", "have saved dozens"),
+                     encoding="utf-8")
+    (tmp_path / "next.yaml").symlink_to(moved)
+    os.replace(tmp_path / "next.yaml", tmp_path / "linked.yaml")
+    watch.wait_for(r"linked\.yaml changed: appeal-a4\.pdf replaced in")
+    assert "havesaveddozensofthousands" in text_of(watch.out / "appeal-a4.pdf")
+    edit(moved, "have saved dozens", "have saved hundreds", in_place=True)
+    watch.wait_for(r"elsewhere/appeal\.yaml changed: appeal-a4\.pdf replaced in")
+    assert "havesavedhundredsofthousands" in text_of(watch.out / "appeal-a4.pdf")
     assert watch.stop()[0] == 0
 
 
