@@ -304,6 +304,10 @@ class Watcher:
                     report.packs = self.letters.rebuilt
                     self.stale.discard(LETTERS)
         except (UserError, RefusedURL) as exc:
+            if self.saving():  # read halfway through a save ("the file is empty"): not a mistake
+                print(f"{_now()}  {reason}: a data file changed while it was read; rebuilt when the "
+                      "save ends", flush=True)
+                return False
             return report.failed(reason, printable(str(exc)))
         except OSError as exc:  # a full disk, a folder made read-only: the next rebuild may do
             return report.failed(reason, f"{printable(str(exc.filename or 'a file'))}: {exc.strerror or exc}")
@@ -315,6 +319,12 @@ class Watcher:
                 "traceback)"))
         print(f"{_now()}  {reason}: {report.done()}", flush=True)
         return True
+
+    def saving(self) -> bool:
+        """Whether a data file holds other bytes than when its change was seen: an editor is
+        writing it still (the change that ends the save comes as the next batch, and rebuilds)."""
+        return any(path in self.digests and _digest(path) != self.digests[path]
+                   for path in self.inputs.by_path)
 
     def commit(self, files: dict[str, bytes]) -> bool:
         """Put `files` in place (and SHA256SUMS), unless each came out as it is already: whether

@@ -402,3 +402,36 @@ def test_a_data_file_that_is_no_regular_file_stops_watch_at_once(tmp_path):
     assert result.stderr.strip() == \
         "error: /dev/zero: not a regular file (--data); watch reads and follows files"
     assert not (tmp_path / "out").exists()
+
+
+def test_a_data_file_read_halfway_through_a_save_is_no_mistake(tmp_path, monkeypatch, capsys):
+    """An editor that truncates, then writes: a rebuild that reads the empty file in between
+    says the file changed while read, not "the file is empty", and the save's end rebuilds."""
+    from appeal import cli
+    from appeal.watch import Watcher
+
+    data = tmp_path / "appeal.yaml"
+    whole = (DATA_DIR / "appeal.yaml").read_bytes()
+    data.write_bytes(b"")
+    args = cli._parser().parse_args(["watch", "--edition", "a4", "--data", str(data),
+                                     "--out", str(tmp_path / "out")])
+    args.shard = None  # as watch.run sets it
+    watcher = Watcher(args)
+    assert watcher.changed([data]) == [] and watcher.digests[data] is not None  # the empty file, seen
+    real = cli.load
+
+    def load_then_save(*given, **kw):
+        try:
+            return real(*given, **kw)
+        finally:
+            data.write_bytes(whole)  # the save ends while the half-written file is being read
+
+    monkeypatch.setattr(cli, "load", load_then_save)
+    assert watcher.rebuild("appeal.yaml changed") is False
+    out, err = capsys.readouterr()
+    assert "a data file changed while it was read; rebuilt when the save ends" in out, (out, err)
+    assert "empty" not in err and "not rebuilt" not in out
+    monkeypatch.setattr(cli, "load", real)
+    assert watcher.changed([data]) == [data]
+    assert watcher.rebuild("appeal.yaml changed") is True
+    assert (tmp_path / "out" / "appeal-a4.pdf").is_file()
