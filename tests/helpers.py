@@ -39,6 +39,19 @@ def assert_in_order(haystack: str, needles: list[str]) -> None:
         position = found + len(squash(needle))
 
 
+def verify_fails(path: Path, capsys, expected: str, *extra: str) -> str:
+    """`build.py verify path` fails (exit 1, no traceback) with a FAIL line holding `expected`, and
+    its verdict is NOT verified; what it printed."""
+    from appeal.cli import main
+
+    assert main(["verify", str(path), *extra]) == 1
+    out = capsys.readouterr().out
+    assert "Traceback" not in out
+    assert any(expected in line for line in out.splitlines() if line.startswith("FAIL")), out
+    assert any(line.endswith(": NOT verified") for line in out.splitlines()), out  # then --extract's
+    return out
+
+
 def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
     """Every file below `folder` with its bytes and modification time."""
     return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)

@@ -16,6 +16,7 @@ from pikepdf import Name
 from appeal import versions
 from appeal.archive import no_stream_ends_in_cr
 from appeal.cli import main
+from helpers import verify_fails
 
 
 @pytest.fixture(scope="module")
@@ -104,15 +105,6 @@ ALTERATIONS = {
     "JavaScript run on opening": (add_javascript, "the document catalogue differs at /OpenAction"),
     "a changed title in the metadata": (retitle, "the document information differs at /Title"),
 }
-
-
-def verify_fails(path: Path, capsys, expected: str) -> str:
-    assert main(["verify", str(path)]) == 1
-    out = capsys.readouterr().out
-    fails = [line for line in out.splitlines() if line.startswith("FAIL")]
-    assert any(expected in line for line in fails), out
-    assert out.rstrip().endswith("NOT verified")
-    return out
 
 
 @pytest.mark.parametrize("case", sorted(ALTERATIONS))
