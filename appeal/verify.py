@@ -284,7 +284,11 @@ def file_checks(data: bytes, name: str, trust: Sequence[Path] = ()):
     if signed:
         from .signing import signatures
 
-        reports = signatures(data, list(trust))
+        try:
+            reports = signatures(data, list(trust))
+        except Unreadable as exc:
+            yield Check(False, f"not read further: {exc}")
+            return None
         yield from signature_checks(reports)
         if len(reports) != 1:
             yield Check(False, f"it holds {len(reports)} signatures; an edition is signed once, "
@@ -347,11 +351,6 @@ def edition_kind(pdf: pikepdf.Pdf, mark: Mark) -> str | None:
         return mark.edition
     match = _MARK.fullmatch(str(pdf.docinfo.get("/Creator", "")))
     return match["kind"].split(",")[0] if match else None
-
-
-def is_letters(pdf: pikepdf.Pdf) -> bool:
-    """A letter pack or a print file: the tool names them in their creator mark (letters.py)."""
-    return edition_kind(pdf, _mark(pdf)) in LETTER_KINDS
 
 
 def signature_checks(reports) -> Iterator[Check]:
