@@ -79,14 +79,15 @@ def tool_version() -> str:
 
 @functools.cache
 def _tool_files_digest() -> bytes:
-    from .paths import ROOT
+    from appeal.paths import ROOT
 
     digest = hashlib.sha256()
-    for folder, pattern in (("appeal", "*.py"), ("templates", "*.html"), ("styles", "*.css"),
+    for folder, pattern in (("appeal", "**/*.py"), ("templates", "*.html"), ("styles", "*.css"),
                             ("styles/fonts", "*")):
         for path in sorted((ROOT / folder).glob(pattern)):
             if path.is_file():
-                digest.update(f"{folder}/{path.name}\0".encode() + path.read_bytes() + b"\0")
+                name = path.relative_to(ROOT).as_posix()
+                digest.update(f"{name}\0".encode() + path.read_bytes() + b"\0")
     return digest.digest()
 
 

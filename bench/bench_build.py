@@ -122,11 +122,11 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7, help="runs per measurement (default 7)")
     args = parser.parse_args()
 
-    from appeal import editions
-    from appeal.data import load_data
+    from appeal.inputs.load import load_data
+    from appeal.layout.render import Renderer, source_date_epoch
     from appeal.paths import DATA_DIR
-    from appeal.render import Renderer, source_date_epoch
-    from appeal.verify import self_check
+    from appeal.products import editions
+    from appeal.verify.checks import self_check
     from appeal.versions import stack
 
     print(f"machine: {machine()}")

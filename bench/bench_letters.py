@@ -71,11 +71,11 @@ def assembled(recipients: Path, out: Path, count: int, key: Path | None = None) 
 
 def naive(recipients: Path, count: int) -> float:
     """Median seconds per pack rendered the naive way: one full WeasyPrint render per pack."""
-    from appeal import editions
-    from appeal.data import load_data
-    from appeal.letters import load_mailing
+    from appeal.inputs.load import load_data
+    from appeal.layout.render import Renderer, render_html
     from appeal.paths import DATA_DIR
-    from appeal.render import Renderer, render_html
+    from appeal.products import editions
+    from appeal.products.letters import load_mailing
 
     data = load_data(DATA_DIR / "appeal.yaml", DATA_DIR / "words.yaml")
     mailing = load_mailing(data, DATA_DIR / "words.yaml", DATA_DIR / "letter.yaml", recipients)
@@ -99,7 +99,7 @@ def main() -> int:
     parser.add_argument("--sign", action="store_true", help="also build signed, and compare")
     args = parser.parse_args()
 
-    from appeal.parallel import workers
+    from appeal.build.workers import workers
     from appeal.versions import stack
 
     print(f"machine: {machine()}")

@@ -17,7 +17,7 @@ from pypdf import PdfReader
 
 from appeal.cli import main
 from appeal.paths import DATA_DIR, ROOT
-from appeal.verify import reading_text as _reading_text
+from appeal.verify.checks import reading_text as _reading_text
 from helpers import assert_in_order, page_texts
 
 SOURCE = (DATA_DIR / "appeal.yaml").read_bytes()

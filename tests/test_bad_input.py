@@ -9,12 +9,12 @@ import sys
 import pytest
 import yaml
 
-from appeal import editions
 from appeal.cli import main
 from appeal.errors import UserError
-from appeal.fetcher import AssetFetcher, RefusedURL
+from appeal.layout.fetcher import AssetFetcher, RefusedURL
+from appeal.layout.render import Renderer
 from appeal.paths import DATA_DIR, ROOT, STYLE_DIR
-from appeal.render import Renderer
+from appeal.products import editions
 from helpers import snapshot, write_data
 
 APPEAL_TEXT = (DATA_DIR / "appeal.yaml").read_text(encoding="utf-8")
@@ -196,7 +196,7 @@ def test_each_problem_is_its_own_error_line(tmp_path, earlier_build, capsys):
 ])
 def test_a_template_mistake_names_the_template_and_line(files, expected, tmp_path, monkeypatch):
     # Someone editing a template (under build.py watch) gets its file and line, as for the data.
-    from appeal import render
+    from appeal.layout import render
 
     folder = tmp_path / "templates"
     folder.mkdir()

@@ -15,7 +15,7 @@ import pytest
 from pypdf import PdfReader
 
 from appeal.cli import main
-from appeal.endorsements import published_csv
+from appeal.inputs.endorsements import published_csv
 from appeal.paths import ROOT
 from helpers import assert_in_order, page_texts, snapshot, squash
 
@@ -77,7 +77,7 @@ def test_nothing_that_may_not_be_published_reaches_any_output(example_build):
 
 
 def test_the_archive_embeds_only_the_published_rows_and_verifies(example_build, capsys):
-    from appeal.endorsements import load_endorsements
+    from appeal.inputs.endorsements import load_endorsements
 
     archive = example_build / "appeal-archive.pdf"
     with pikepdf.open(archive) as pdf:
@@ -232,7 +232,7 @@ def test_five_thousand_endorsements_all_present_in_order_none_split(tmp_path):
 def test_the_embedded_copy_keeps_formulas_as_text_and_reads_back_the_same(tmp_path):
     """A cell a spreadsheet would run (=, +, - or @ first) gets an apostrophe in the embedded
     copy; read again, the copy gives the same endorsements, so the rebuild gives the same pages."""
-    from appeal.endorsements import load_endorsements
+    from appeal.inputs.endorsements import load_endorsements
 
     source = tmp_path / "endorsements.csv"
     rows = [["name", "role", "country", "group", "publish"],
@@ -257,8 +257,8 @@ def test_the_embedded_copy_keeps_formulas_as_text_and_reads_back_the_same(tmp_pa
 
 
 def test_a_csv_error_after_a_field_that_spans_lines_names_the_physical_line(tmp_path):
-    from appeal.endorsements import load_endorsements
     from appeal.errors import UserError
+    from appeal.inputs.endorsements import load_endorsements
 
     path = tmp_path / "endorsements.csv"
     path.write_bytes(b'name,role,country,group,publish\n"Ana\nMaria",Role,Chile,,yes\nBo,R,Peru,,yes\n'

@@ -10,7 +10,7 @@ from pypdf import PdfReader
 
 from appeal import versions
 from appeal.cli import main
-from appeal.fonts import font_files
+from appeal.layout.fonts import font_files
 from helpers import assert_in_order, page_texts, squash, without_footer, write_data
 
 PAPERS = {"appeal-a4.pdf": (595.28, 841.89), "appeal-letter.pdf": (612.0, 792.0)}
@@ -167,7 +167,7 @@ def test_no_system_font_can_stand_in_for_a_missing_glyph():
     # Past the coverage check (which stops the build first), WeasyPrint itself finds no other font:
     # a snowman and a CJK ideograph, which the system's fonts draw, come out as the bundled font's
     # .notdef glyph, not in DejaVu or Noto.
-    from appeal.render import Renderer
+    from appeal.layout.render import Renderer
 
     rendered = Renderer().pdf('<html lang="en"><body><p>Snow ☃ 王</p></body></html>', "a4")
     reader = PdfReader(BytesIO(rendered.data))

@@ -14,9 +14,9 @@ import pytest
 import yaml
 
 from appeal.cli import main
-from appeal.model import APPEAL_LIMIT
+from appeal.inputs.models import APPEAL_LIMIT
+from appeal.inputs.source import MAX_TEXT
 from appeal.paths import DATA_DIR, ROOT
-from appeal.source import MAX_TEXT
 from helpers import page_texts, snapshot, squash, text_lines, write_data
 
 APPEAL = yaml.safe_load((DATA_DIR / "appeal.yaml").read_text(encoding="utf-8"))
@@ -236,10 +236,10 @@ def test_long_words_break_instead_of_running_off_the_page(tmp_path, capsys):
 def test_text_that_still_runs_over_its_box_stops_the_build_naming_the_key(tmp_path, monkeypatch):
     # Should a style ever let a word run on (here: overflow-wrap switched off), the check after
     # layout names the key and the page before anything is written.
-    from appeal import editions
-    from appeal.data import load_data
     from appeal.errors import UserError
-    from appeal.render import Renderer
+    from appeal.inputs.load import load_data
+    from appeal.layout.render import Renderer
+    from appeal.products import editions
 
     path = write_data(tmp_path, dict(APPEAL, body=[*APPEAL["body"][:3], "Before " + LONG_WORD]))
     data = load_data(path, DATA_DIR / "words.yaml")

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from appeal import output
+from appeal.build import commit as output
 from appeal.cli import main
-from appeal.letters import in_shard
 from appeal.paths import DATA_DIR, ROOT
+from appeal.products.letters import in_shard
 from helpers import snapshot, write_data
 
 APPEAL = yaml.safe_load((DATA_DIR / "appeal.yaml").read_text(encoding="utf-8"))
@@ -97,7 +97,7 @@ def test_a_target_that_cannot_be_written_is_found_before_anything_moves(earlier_
 
 KILL_AT = """
 import os, signal, sys
-from appeal import output
+from appeal.build import commit as output
 real, calls = output._put_in_place, []
 def put(*args):
     if len(calls) == {step}:
@@ -346,7 +346,7 @@ def test_letter_options_without_letters_are_refused(earlier_build, capsys):
 
 
 def test_interrupted_message_in_process(monkeypatch, earlier_build, capsys):
-    from appeal import editions
+    from appeal.products import editions
 
     before = files(earlier_build)
 

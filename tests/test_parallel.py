@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from appeal.fetcher import RefusedURL
-from appeal.parallel import run_all
+from appeal.build.workers import run_all
+from appeal.layout.fetcher import RefusedURL
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ from io import BytesIO
 import pikepdf
 from pypdf import PdfReader
 
-from appeal.pdfcat import Concatenation
+from appeal.pdf.concat import Concatenation
 from helpers import page_texts
 
 
@@ -44,7 +44,7 @@ def test_the_same_sources_give_the_same_bytes(built):
 
 
 def test_a_two_level_page_tree(built):
-    from appeal import pdfcat
+    from appeal.pdf import concat as pdfcat
 
     joined = _concatenate(*[built / "appeal-a4.pdf"] * 70)  # 280 pages: more than one node
     with pikepdf.open(BytesIO(joined)) as pdf:

@@ -12,10 +12,10 @@ import pytest
 from pikepdf import Name
 from pypdf import PdfReader
 
-from appeal.booklet import sheet_order
 from appeal.cli import main
 from appeal.paths import STYLE_DIR
-from appeal.press import BLEED, MARKS_MARGIN, problems
+from appeal.pdf.impose import sheet_order
+from appeal.pdf.pdfx import BLEED, MARKS_MARGIN, problems
 from helpers import assert_in_order, page_texts, squash
 
 MM = 72 / 25.4
@@ -294,7 +294,7 @@ BAD_PROFILES = {
 @pytest.mark.parametrize("case", sorted(BAD_PROFILES))
 def test_a_profile_a_rip_could_not_use_is_refused(case, tmp_path):
     from appeal.errors import UserError
-    from appeal.press import DEFAULT_PROFILE, output_intent
+    from appeal.pdf.pdfx import DEFAULT_PROFILE, output_intent
 
     change, expected = BAD_PROFILES[case]
     assert output_intent(None).condition.startswith("Offset printing")  # the bundled one passes
@@ -309,7 +309,7 @@ def test_an_endless_or_waiting_profile_is_refused_without_reading_it(tmp_path):
     import os
 
     from appeal.errors import UserError
-    from appeal.press import output_intent
+    from appeal.pdf.pdfx import output_intent
 
     with pytest.raises(UserError, match="/dev/zero: larger than 16 MB, the limit for the output profile"):
         output_intent(Path("/dev/zero"))

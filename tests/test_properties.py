@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from appeal.errors import UserError, printable
-from appeal.model import fill, lookup
-from appeal.source import key_path, parse_key_path, parse_yaml
-from appeal.text import normalise, refusal
+from appeal.inputs.models import fill, lookup
+from appeal.inputs.source import key_path, parse_key_path, parse_yaml
+from appeal.inputs.text import normalise, refusal
 
 names = st.from_regex(r"[a-z_][a-z_0-9]{0,11}", fullmatch=True)
 locations = st.lists(st.one_of(st.integers(min_value=0, max_value=10**6), names), min_size=1, max_size=6)

@@ -14,8 +14,8 @@ import pikepdf
 import pytest
 from attacks import append_revision, form_drawing, nested, self_signed, source_stream, stream, swap_source
 
-from appeal import signing
 from appeal.cli import main
+from appeal.pdf import sign as signing
 from helpers import snapshot, verify_fails
 
 OLD, NEW = b"to reconsider and reverse their decisions", b"to persevere in their decisions"

@@ -14,8 +14,8 @@ import yaml
 from check_jsonschema import main as check_jsonschema
 from click.testing import CliRunner
 
-from appeal import schema
 from appeal.cli import main
+from appeal.inputs import schema
 from appeal.paths import DATA_DIR, ROOT
 
 FILES = {name: DATA_DIR / f"{name}.yaml" for name in schema.MODELS}

@@ -17,9 +17,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from appeal import signing
 from appeal.cli import main
-from appeal.verify import reading_text
+from appeal.pdf import sign as signing
+from appeal.verify.checks import reading_text
 from helpers import snapshot
 
 PASSWORD = "correct horse battery staple"

@@ -11,9 +11,9 @@ import yaml
 from pypdf import PdfReader
 
 from appeal.cli import main
-from appeal.endorsements import COLUMNS
+from appeal.inputs.endorsements import COLUMNS
+from appeal.inputs.signon import Columns
 from appeal.paths import DATA_DIR, ROOT
-from appeal.signon import Columns
 from helpers import assert_in_order, page_texts, squash, text_lines, write_data
 
 SETTINGS = yaml.safe_load((DATA_DIR / "sign-on.yaml").read_text(encoding="utf-8"))

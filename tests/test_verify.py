@@ -14,8 +14,8 @@ import pytest
 from pikepdf import Name
 
 from appeal import versions
-from appeal.archive import no_stream_ends_in_cr
 from appeal.cli import main
+from appeal.pdf.pdfa import no_stream_ends_in_cr
 from helpers import verify_fails
 
 
@@ -220,7 +220,7 @@ def test_an_attachment_that_inflates_past_the_limit_is_not_read_whole(archive, t
 # The build checks the archive it writes.
 
 def test_the_build_writes_no_archive_that_fails_verify(earlier_build, monkeypatch, capsys):
-    from appeal import archive
+    from appeal.pdf import pdfa as archive
     from helpers import snapshot
 
     before = snapshot(earlier_build)

@@ -18,11 +18,13 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from appeal import cli, editions, output
-from appeal import watch as watch_module
+from appeal import cli
+from appeal.build import commit as output
+from appeal.build import watch as watch_module
+from appeal.build.watch import LETTERS, Inputs
 from appeal.cli import main
 from appeal.paths import DATA_DIR, ROOT, STYLE_DIR, TEMPLATE_DIR
-from appeal.watch import LETTERS, Inputs
+from appeal.products import editions
 from helpers import squash
 
 TIMEOUT = 90
@@ -408,7 +410,7 @@ def test_a_data_file_read_halfway_through_a_save_is_no_mistake(tmp_path, monkeyp
     """An editor that truncates, then writes: a rebuild that reads the empty file in between
     says the file changed while read, not "the file is empty", and the save's end rebuilds."""
     from appeal import cli
-    from appeal.watch import Watcher
+    from appeal.build.watch import Watcher
 
     data = tmp_path / "appeal.yaml"
     whole = (DATA_DIR / "appeal.yaml").read_bytes()

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from pydantic import Field
 
-from .model import Strict, Text
-from .source import Problem, Source, read_yaml
+from appeal.inputs.models import Strict, Text
+from appeal.inputs.source import Problem, Source, read_yaml
 
 LIMIT = 256 * 2**10
 # More 10 mm rows than a landscape A4 or Letter page holds (about 17 without the title): the first

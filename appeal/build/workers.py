@@ -52,7 +52,7 @@ def _run(job: Callable[[], Any]) -> tuple[Any, list[logging.LogRecord], BaseExce
 def _worker(jobs: Sequence[Callable[[], Any]], connection: Connection, parent: int) -> None:
     """A forked worker's life: run the jobs it is sent by index until it is sent None. It ends with
     its build, leaves interrupts to it, and holds none of its locks."""
-    from .output import inherited_fds
+    from appeal.build.commit import inherited_fds
 
     # Ctrl-C reaches every process of the terminal's group: the build stops the workers itself,
     # so a worker prints no traceback of its own; SIGTERM just ends it.

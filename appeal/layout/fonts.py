@@ -11,8 +11,8 @@ import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
-from .paths import FONT_DIR
-from .source import Loc, Problem, Source
+from appeal.inputs.source import Loc, Problem, Source
+from appeal.paths import FONT_DIR
 
 # Characters Pango lays out without drawing a glyph: line ends and tabs (the data may hold no others).
 _NOT_DRAWN = {"\n", "\t"}

@@ -24,17 +24,25 @@ import pikepdf
 from jinja2 import nodes
 from jinja2.sandbox import SandboxedEnvironment
 
-from . import editions
-from .data import Data
-from .errors import UserError
-from .fonts import check_coverage
-from .model import FILE_ID, LETTER_LIMIT, RECIPIENTS_LIMIT, Letter, Recipient, Recipients, load_words
-from .output import file_sha256, write_file
-from .paths import ROOT
-from .pdfcat import Concatenation
-from .render import Renderer, overflows, pdf_info_date, render_html
-from .source import Problem, Source, duplicates, read_yaml
-from .versions import tool_version
+from appeal.build.commit import file_sha256, write_file
+from appeal.errors import UserError
+from appeal.inputs.load import Data
+from appeal.inputs.models import (
+    FILE_ID,
+    LETTER_LIMIT,
+    RECIPIENTS_LIMIT,
+    Letter,
+    Recipient,
+    Recipients,
+    load_words,
+)
+from appeal.inputs.source import Problem, Source, duplicates, read_yaml
+from appeal.layout.fonts import check_coverage
+from appeal.layout.render import Renderer, overflows, pdf_info_date, render_html
+from appeal.paths import ROOT
+from appeal.pdf.concat import Concatenation
+from appeal.products import editions
+from appeal.versions import tool_version
 
 # DIN 5008 form B: below the name, the address zone of the window holds 5 lines in all.
 ADDRESS_LINES = 4
@@ -44,7 +52,7 @@ def chunk_size() -> int:
     """Cover letters laid out per document: enough to share the cost of subsetting the fonts (once
     per document: 30 ms with HarfBuzz-Subset, 400 ms with fontTools), few enough that both workers
     finish together and memory stays small."""
-    from .versions import subsetter
+    from appeal.versions import subsetter
 
     return 32 if subsetter().startswith("HarfBuzz") else 128
 
@@ -535,7 +543,7 @@ def write_letters(renderer: Renderer, mailing: Mailing, staging, shard: str | No
     """
     from tqdm import tqdm
 
-    from .parallel import run_all
+    from appeal.build.workers import run_all
 
     watching = cache is not None
     if watching and signing is not None:

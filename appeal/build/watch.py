@@ -30,9 +30,9 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from .errors import UserError, error_lines, printable
-from .fetcher import RefusedURL
-from .paths import DATA_DIR, STYLE_DIR, TEMPLATE_DIR
+from appeal.errors import UserError, error_lines, printable
+from appeal.layout.fetcher import RefusedURL
+from appeal.paths import DATA_DIR, STYLE_DIR, TEMPLATE_DIR
 
 # watchfiles yields once no change has come for STEP ms (an editor's "save all" writes several
 # files within a few); DEBOUNCE ms at most are grouped into one rebuild.
@@ -74,7 +74,7 @@ class Inputs:
     """The files a build reads, and which editions each one touches."""
 
     def __init__(self, args: argparse.Namespace, out_dir: Path) -> None:
-        from .editions import EDITIONS
+        from appeal.products.editions import EDITIONS
 
         def where(path: Path | None, default: str | None = None) -> Path | None:
             path = path or (DATA_DIR / default if default else None)
@@ -207,8 +207,8 @@ class Watcher:
     """One warm process: the renderer, the letters' cache, and what is left to rebuild."""
 
     def __init__(self, args: argparse.Namespace) -> None:
-        from .letters import LetterCache
-        from .render import Renderer
+        from appeal.layout.render import Renderer
+        from appeal.products.letters import LetterCache
 
         self.args = args
         self.inputs = Inputs(args, args.out)
@@ -238,7 +238,7 @@ class Watcher:
 
     def note(self, paths: list[Path]) -> None:
         """Mark what `paths` touch as stale, and forget what was made from them."""
-        from .render import environment
+        from appeal.layout.render import environment
 
         for path in paths:
             touched = self.inputs.touched(path)
@@ -246,7 +246,7 @@ class Watcher:
             if path.parent == TEMPLATE_DIR:
                 environment.cache_clear()
             elif STYLE_DIR in path.parents:
-                from .render import Renderer
+                from appeal.layout.render import Renderer
 
                 self.renderer = Renderer()  # stylesheets and fonts are compiled once per renderer
             if LETTERS in touched and self.inputs.by_path.get(path) not in ("letter", "recipients"):
@@ -254,7 +254,7 @@ class Watcher:
 
     def settle(self, given: argparse.Namespace) -> argparse.Namespace:
         """The build's arguments as the files are now: a default file may have appeared or gone."""
-        from .cli import _letter_paths, _optional_paths
+        from appeal.cli import _letter_paths, _optional_paths
 
         args = copy.copy(given)
         _letter_paths(args)
@@ -263,10 +263,10 @@ class Watcher:
 
     def rebuild(self, reason: str) -> bool:
         """Rebuild what is stale; one status line (and the build's messages when it fails)."""
-        from . import editions
-        from .cli import load, planned
-        from .parallel import run_all
-        from .render import source_date_epoch, stop_on_warnings
+        from appeal.build.workers import run_all
+        from appeal.cli import load, planned
+        from appeal.layout.render import source_date_epoch, stop_on_warnings
+        from appeal.products import editions
 
         report = _Report(time.perf_counter())
         try:
@@ -281,7 +281,7 @@ class Watcher:
             data, mailing = load(args, letters=letters, sign_on=any(e.kind == "sign-on" for e in chosen))
             press = None
             if any(e.kind == "press" for e in chosen):
-                from .press import output_intent
+                from appeal.pdf.pdfx import output_intent
 
                 press = editions.PressSettings(output_intent(args.output_profile), args.marks)
             with source_date_epoch(data.appeal.date), stop_on_warnings() as warned:
@@ -329,9 +329,9 @@ class Watcher:
     def commit(self, files: dict[str, bytes]) -> bool:
         """Put `files` in place (and SHA256SUMS), unless each came out as it is already: whether
         anything was replaced (a viewer reloads a replaced file)."""
-        from .cli import checksums
-        from .editions import CHECKSUMS
-        from .output import Staging
+        from appeal.build.commit import Staging
+        from appeal.cli import checksums
+        from appeal.products.editions import CHECKSUMS
 
         out = Path(self.args.out)
         files = {name: data for name, data in files.items() if _content(out / name) != data}
@@ -346,10 +346,10 @@ class Watcher:
         return True
 
     def write_letters(self, mailing, warned) -> None:
-        from .cli import checksums
-        from .editions import CHECKSUMS
-        from .letters import write_letters
-        from .output import Staging
+        from appeal.build.commit import Staging
+        from appeal.cli import checksums
+        from appeal.products.editions import CHECKSUMS
+        from appeal.products.letters import write_letters
 
         with Staging(self.args.out) as staging:
             write_letters(self.renderer, mailing, staging, None, cache=self.letters)
@@ -358,7 +358,7 @@ class Watcher:
 
 
 def _job(edition, renderer, data, press):
-    from .cli import _edition
+    from appeal.cli import _edition
 
     return edition, _edition(edition, renderer, data, None, press)
 
@@ -423,7 +423,7 @@ def run(args: argparse.Namespace) -> int:
     """Build, then rebuild on every change until Ctrl-C (exit 0) or SIGTERM (exit 143)."""
     import watchfiles
 
-    from .cli import Terminated, planned, raise_if_stopped, received
+    from appeal.cli import Terminated, planned, raise_if_stopped, received
 
     args.shard = None
     watcher = Watcher(args)

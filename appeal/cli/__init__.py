@@ -15,9 +15,9 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from .errors import UserError, error_lines, printable
-from .fetcher import RefusedURL
-from .paths import DATA_DIR, OUTPUT_DIR
+from appeal.errors import UserError, error_lines, printable
+from appeal.layout.fetcher import RefusedURL
+from appeal.paths import DATA_DIR, OUTPUT_DIR
 
 COMMANDS = ("build", "verify", "letters", "check", "sign", "watch", "schema")
 
@@ -167,7 +167,7 @@ def _signing_options(parser: argparse.ArgumentParser, key_option: str, key_help:
 
 def editions_names() -> list[str]:
     """The names --edition takes, from the table of outputs (editions.py)."""
-    from .editions import EDITIONS
+    from appeal.products.editions import EDITIONS
 
     return list(EDITIONS)
 
@@ -253,22 +253,22 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "check":
         return check(args)
     if args.command == "verify":
-        from .verify import run
+        from appeal.verify.checks import run
 
         return run(args.pdf, args.extract, args.words, args.trust)
     if args.command == "watch":
-        from .watch import run as watch
+        from appeal.build.watch import run as watch
 
         return watch(args)
     if args.command == "schema":
-        from .schema import SCHEMA_DIR, write
+        from appeal.inputs.schema import SCHEMA_DIR, write
 
         for path in write(args.out or SCHEMA_DIR):
             print(path)
         return 0
     if args.command == "sign":
-        from .signing import signing_from
-        from .verify import sign_edition
+        from appeal.pdf.sign import signing_from
+        from appeal.verify.checks import sign_edition
 
         return sign_edition(args.pdf, args.out, signing_from(args))
     raise AssertionError(args.command)
@@ -356,10 +356,10 @@ def raise_if_stopped() -> None:
 
 
 def build(args: argparse.Namespace) -> int:
-    from . import editions
-    from .output import Staging
-    from .parallel import run_all
-    from .render import Renderer, source_date_epoch, stop_on_warnings
+    from appeal.build.commit import Staging
+    from appeal.build.workers import run_all
+    from appeal.layout.render import Renderer, source_date_epoch, stop_on_warnings
+    from appeal.products import editions
 
     started = time.perf_counter()
     names = planned(args)
@@ -367,7 +367,7 @@ def build(args: argparse.Namespace) -> int:
     data, mailing = load(args, letters="letters" in names, sign_on=any(e.kind == "sign-on" for e in chosen))
     press = None
     if any(e.kind == "press" for e in chosen):
-        from .press import output_intent
+        from appeal.pdf.pdfx import output_intent
 
         press = editions.PressSettings(output_intent(args.output_profile), args.marks)
     elif getattr(args, "marks", False) or getattr(args, "output_profile", None):
@@ -375,7 +375,7 @@ def build(args: argparse.Namespace) -> int:
                         "writes none; add --edition press-a4 or press-a5")
     signing = None
     if args.sign_key:
-        from .signing import signing_from
+        from appeal.pdf.sign import signing_from
 
         signing = signing_from(args)
     renderer = Renderer()
@@ -398,7 +398,7 @@ def build(args: argparse.Namespace) -> int:
                              f"{len(made[edition.name].data) / 1000:.1f} kB")
         warned.check("the editions")
         if mailing is not None:
-            from .letters import write_letters
+            from appeal.products.letters import write_letters
 
             lines += write_letters(renderer, mailing, staging, args.shard, signing)
             warned.check("the letters")
@@ -411,7 +411,7 @@ def build(args: argparse.Namespace) -> int:
     for note in staging.recovered + notes:
         print(printable(f"note: {note}"), file=sys.stderr)
     print(printable("\n".join(lines)))
-    from .versions import subsetter
+    from appeal.versions import subsetter
 
     print(f"built in {time.perf_counter() - started:.2f} s (fonts subset by {subsetter()})")
     return 0
@@ -421,7 +421,7 @@ def planned(args: argparse.Namespace) -> list[str]:
     """The editions (and "letters") a build with `args` writes: those named with --edition, else
     the handouts, the archive, the press editions and the booklets, the sign-on sheets when their
     settings exist, the letters when the recipients do."""
-    from . import editions
+    from appeal.products import editions
 
     names = args.edition or [*(e.name for e in editions.ALWAYS),
                              *(e.name for e in editions.SIGN_ON if args.sign_on),
@@ -436,7 +436,7 @@ def planned(args: argparse.Namespace) -> list[str]:
 def _edition(edition, renderer, data, signing, press, check: bool = True):
     """One edition made, and with `check` the archive checked as verify would check it (in the
     process that forks no more workers after it: build() checks it last, watch in its own)."""
-    from . import editions
+    from appeal.products import editions
 
     rendered = editions.make(edition, renderer, data, signing, press)
     if check:
@@ -446,20 +446,20 @@ def _edition(edition, renderer, data, signing, press, check: bool = True):
 
 def _check_archive(rendered, edition) -> None:
     if edition.archival:
-        from .verify import self_check
+        from appeal.verify.checks import self_check
 
         self_check(rendered.data, edition.filename)
 
 
 def load(args: argparse.Namespace, letters: bool, sign_on: bool = True):
     """The validated data a build reads (data.Data), and the mailing (or None)."""
-    from .data import load_data
+    from appeal.inputs.load import load_data
 
     data = load_data(args.data, args.words, args.endorsements,
                      sign_on_path=args.sign_on if sign_on else None)
     if not letters:
         return data, None
-    from .letters import load_mailing, parse_shard
+    from appeal.products.letters import load_mailing, parse_shard
 
     shard = parse_shard(args.shard) if args.shard else None
     return data, load_mailing(data, args.words, args.letter, args.recipients, shard)
@@ -494,8 +494,8 @@ def check(args: argparse.Namespace) -> int:
 def checksums(staging, memo: dict | None = None) -> bytes:
     """SHA256SUMS for every PDF the output folder will hold: this build's and earlier ones'
     (`memo`: output.file_sha256's)."""
-    from . import editions
-    from .output import file_sha256
+    from appeal.build.commit import file_sha256
+    from appeal.products import editions
 
     found = {str(p.relative_to(staging.out_dir)): p for pattern in ("*.pdf", "press/*.pdf", "letters/*.pdf")
              for p in staging.out_dir.glob(pattern)}
@@ -521,7 +521,7 @@ def _fewer_collections() -> None:
 
 
 def _check_subsetter_choice() -> None:
-    from .versions import SUBSETTER_CHOICES, SUBSETTER_VARIABLE, chosen_subsetter, subsetter
+    from appeal.versions import SUBSETTER_CHOICES, SUBSETTER_VARIABLE, chosen_subsetter, subsetter
 
     choice = chosen_subsetter()
     if choice is None:
@@ -544,7 +544,7 @@ class _SubsetterNotice(logging.Filter):
             if _SubsetterNotice.said:
                 return False
             _SubsetterNotice.said = True
-            from .versions import chosen_subsetter
+            from appeal.versions import chosen_subsetter
 
             record.msg, record.args = (
                 "note: fonts are subset with fontTools, as APPEAL_SUBSETTER=fonttools asks"

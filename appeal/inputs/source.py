@@ -13,8 +13,8 @@ from typing import Any, ClassVar, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .errors import UserError
-from .text import normalise, refusal
+from appeal.errors import UserError
+from appeal.inputs.text import normalise, refusal
 
 Loc = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)

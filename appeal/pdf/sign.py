@@ -37,10 +37,10 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from .archive import SIGNATURE_FIELD
-from .errors import UserError
-from .source import read_limited
-from .untrusted import Unreadable
+from appeal.errors import UserError
+from appeal.inputs.source import read_limited
+from appeal.pdf.pdfa import SIGNATURE_FIELD
+from appeal.pdf.untrusted import Unreadable
 
 PASSWORD_VARIABLE = "APPEAL_SIGN_PASSWORD"
 # Room kept in the file for the CMS signature: the certificates of a chain of three, a timestamp

@@ -5,12 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from .archive import ArchiveFacts
-from .data import Data
-from .endorsements import EMBEDDED_NAME
-from .errors import UserError
-from .render import Rendered, Renderer, modification_time, overflows, pdf_date, pdf_info_date, render_html
-from .source import Problem, parse_key_path
+from appeal.errors import UserError
+from appeal.inputs.endorsements import EMBEDDED_NAME
+from appeal.inputs.load import Data
+from appeal.inputs.source import Problem, parse_key_path
+from appeal.layout.render import (
+    Rendered,
+    Renderer,
+    modification_time,
+    overflows,
+    pdf_date,
+    pdf_info_date,
+    render_html,
+)
+from appeal.pdf.pdfa import ArchiveFacts
 
 
 @dataclass(frozen=True)
@@ -96,7 +104,7 @@ def handout(renderer: Renderer, data: Data, paper: str) -> Rendered:
 
 
 def archive_facts(data: Data) -> ArchiveFacts:
-    from .versions import fingerprint, stack, tool_version
+    from appeal.versions import fingerprint, stack, tool_version
 
     appeal = data.appeal
     return ArchiveFacts(
@@ -113,7 +121,7 @@ def archive(renderer: Renderer, data: Data, facts: ArchiveFacts | None = None, s
 
     `facts` (verify gives them) may name the stack and dates another build recorded.
     """
-    from .archive import SIGNATURE_FIELD, SOURCE_NAME, finish
+    from appeal.pdf.pdfa import SIGNATURE_FIELD, SOURCE_NAME, finish
 
     facts = facts or archive_facts(data)
     html = render_html("archive.html", **context(
@@ -131,7 +139,7 @@ def archive(renderer: Renderer, data: Data, facts: ArchiveFacts | None = None, s
 def sign_on(renderer: Renderer, data: Data, paper: str) -> Rendered:
     """The sign-on sheet: the title and call to action, then numbered rows to sign in by hand,
     as many as fill the pages the settings ask for."""
-    from .signon import sheet_rows
+    from appeal.inputs.signon import sheet_rows
 
     def html_for(numbers) -> str:
         return render_html("signon.html", **context(data, sheet=data.sign_on, numbers=numbers))
@@ -153,8 +161,8 @@ class PressSettings:
 def press(renderer: Renderer, data: Data, edition: Edition, settings: PressSettings) -> Rendered:
     """The appeal for a print shop: PDF/X-4, CMYK, a 3 mm bleed, single pages in reading order;
     checked as a preflight would check it before anything is written."""
-    from . import press as pdfx
-    from .versions import stack, tool_version
+    from appeal.pdf import pdfx
+    from appeal.versions import stack, tool_version
 
     appeal = data.appeal
     document = laid_out(renderer, render_html("handout.html", **context(data)), edition.paper, data)
@@ -176,14 +184,14 @@ def press(renderer: Renderer, data: Data, edition: Edition, settings: PressSetti
 def booklet(renderer: Renderer, data: Data, edition: Edition) -> Rendered:
     """The appeal as a booklet for the office printer: its A5 (half Letter) pages, padded with
     blank pages before the signature pages to a multiple of 4, imposed two to a sheet."""
-    from .booklet import blanks_needed, impose
+    from appeal.pdf.impose import blanks_needed, impose
 
     document = laid_out(renderer, render_html("handout.html", **context(data, blanks=0)), edition.paper, data)
     blanks = blanks_needed(len(document.pages))
     if blanks:  # laid out again, so that every page's footer gives its number in the booklet
         html = render_html("handout.html", **context(data, blanks=blanks))
         document = laid_out(renderer, html, edition.paper, data)
-    from .versions import tool_version
+    from appeal.versions import tool_version
 
     appeal = data.appeal
     info = {"/Title": appeal.title, "/Author": appeal.authors, "/Subject": appeal.subject or appeal.title,
@@ -209,6 +217,6 @@ def make(edition: Edition, renderer: Renderer, data: Data, signing=None,
 
 
 def _default_intent():
-    from .press import output_intent
+    from appeal.pdf.pdfx import output_intent
 
     return output_intent(None)

@@ -9,8 +9,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from .errors import UserError
-from .source import Problem, Source, duplicates, parse_yaml, read_yaml
+from appeal.errors import UserError
+from appeal.inputs.source import Problem, Source, duplicates, parse_yaml, read_yaml
 
 
 def _not_blank(text: str) -> str:
@@ -290,7 +290,7 @@ IMAGE_PIXELS = 25_000_000
 
 
 def _project_image(value: str) -> str:
-    from .paths import ROOT, STYLE_DIR
+    from appeal.paths import ROOT, STYLE_DIR
 
     path = (ROOT / value).resolve()
     if not path.is_relative_to(STYLE_DIR) or not path.is_file():

@@ -12,9 +12,9 @@ from xml.sax.saxutils import escape
 import pikepdf
 from pikepdf import Name
 
-from .endorsements import EMBEDDED_NAME
-from .model import Appeal
-from .render import pdf_info_date
+from appeal.inputs.endorsements import EMBEDDED_NAME
+from appeal.inputs.models import Appeal
+from appeal.layout.render import pdf_info_date
 
 TOOL = "appeal-edition"
 # The empty signature field every archive carries, for `build.py sign` to fill (signing.py).

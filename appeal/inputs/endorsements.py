@@ -14,9 +14,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import UserError
-from .source import MAX_TEXT, read_limited
-from .text import normalise, refusal
+from appeal.errors import UserError
+from appeal.inputs.source import MAX_TEXT, read_limited
+from appeal.inputs.text import normalise, refusal
 
 LIMIT = 32 * 2**20
 COLUMNS = ("name", "role", "country", "group", "publish")

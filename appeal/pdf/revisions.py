@@ -17,7 +17,7 @@ from typing import Any
 
 import pikepdf
 
-from .untrusted import Unreadable
+from appeal.pdf.untrusted import Unreadable
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,10 @@ from pathlib import Path
 import pikepdf
 from pikepdf import Name
 
-from .archive import xmp_document
-from .errors import UserError
-from .paths import STYLE_DIR
-from .source import read_limited
+from appeal.errors import UserError
+from appeal.inputs.source import read_limited
+from appeal.paths import STYLE_DIR
+from appeal.pdf.pdfa import xmp_document
 
 DEFAULT_PROFILE = STYLE_DIR / "icc" / "FOGRA39L-coated.icc"
 MM = 72 / 25.4

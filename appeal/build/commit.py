@@ -38,7 +38,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 
-from .errors import UserError, printable
+from appeal.errors import UserError, printable
 
 STAGING_PREFIX = ".build-"
 FOLDER_LOCK = ".appeal-build.lock"

@@ -8,7 +8,7 @@ from urllib.request import url2pathname
 
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
-from .paths import STYLE_DIR, TEMPLATE_DIR
+from appeal.paths import STYLE_DIR, TEMPLATE_DIR
 
 
 class AssetFetcher(URLFetcher):

@@ -18,10 +18,10 @@ from markupsafe import Markup
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
-from .errors import UserError
-from .fetcher import AssetFetcher
-from .paths import STYLE_DIR, TEMPLATE_DIR
-from .versions import apply_subsetter_choice
+from appeal.errors import UserError
+from appeal.layout.fetcher import AssetFetcher
+from appeal.paths import STYLE_DIR, TEMPLATE_DIR
+from appeal.versions import apply_subsetter_choice
 
 
 def _page_references_once() -> None:

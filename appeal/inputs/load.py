@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from .endorsements import Endorsements, Group, load_endorsements, published_csv
-from .errors import UserError
-from .fonts import check_coverage, missing_glyph
-from .model import Appeal, Words, load_appeal, load_words
-from .signon import SignOn, load_sign_on
-from .source import Source
+from appeal.errors import UserError
+from appeal.inputs.endorsements import Endorsements, Group, load_endorsements, published_csv
+from appeal.inputs.models import Appeal, Words, load_appeal, load_words
+from appeal.inputs.signon import SignOn, load_sign_on
+from appeal.inputs.source import Source
+from appeal.layout.fonts import check_coverage, missing_glyph
 
 
 @dataclass(frozen=True)

@@ -29,16 +29,16 @@ from typing import Any
 import pikepdf
 from pypdf import PdfReader
 
-from .archive import ENDORSEMENTS_MIME, SOURCE_MIME, SOURCE_NAME, TOOL
-from .endorsements import EMBEDDED_NAME, Endorsements, load_endorsements
-from .endorsements import LIMIT as ENDORSEMENTS_LIMIT
-from .errors import UserError, printable
-from .model import APPEAL_LIMIT, Appeal, load_appeal
-from .output import write_atomically
-from .paths import DATA_DIR
-from .revisions import changes, revisions, roles, signature_revision_problems, summary
-from .source import read_limited
-from .untrusted import Unreadable, fields, preflight
+from appeal.build.commit import write_atomically
+from appeal.errors import UserError, printable
+from appeal.inputs.endorsements import EMBEDDED_NAME, Endorsements, load_endorsements
+from appeal.inputs.endorsements import LIMIT as ENDORSEMENTS_LIMIT
+from appeal.inputs.models import APPEAL_LIMIT, Appeal, load_appeal
+from appeal.inputs.source import read_limited
+from appeal.paths import DATA_DIR
+from appeal.pdf.pdfa import ENDORSEMENTS_MIME, SOURCE_MIME, SOURCE_NAME, TOOL
+from appeal.pdf.revisions import changes, revisions, roles, signature_revision_problems, summary
+from appeal.pdf.untrusted import Unreadable, fields, preflight
 
 # What line breaking and hyphenation may change: white space and hyphens (-, U+2010, soft hyphen).
 _BREAKS = re.compile(r"[\s\-\u2010\u00ad]+")
@@ -282,7 +282,7 @@ def file_checks(data: bytes, name: str, trust: Sequence[Path] = ()):
         yield Check(False, f"not read further: {exc}")
         return None
     if signed:
-        from .signing import signatures
+        from appeal.pdf.sign import signatures
 
         try:
             reports = signatures(data, list(trust))
@@ -383,10 +383,10 @@ def signature_checks(reports) -> Iterator[Check]:
 def compare_with_rebuild(edition: bytes, name: str, source: bytes, endorsements: bytes | None,
                          words_path: Path, mark: Mark, modified: dt.datetime | None) -> Iterator[Check]:
     """Rebuild the archive from its embedded sources as the file says it was made, and compare."""
-    from . import editions
-    from .data import load_data
-    from .render import Renderer, source_date_epoch
-    from .versions import stack
+    from appeal.inputs.load import load_data
+    from appeal.layout.render import Renderer, source_date_epoch
+    from appeal.products import editions
+    from appeal.versions import stack
 
     try:
         content = load_data(Path(f"{name}:{SOURCE_NAME}"), words_path,
@@ -748,7 +748,7 @@ def sign_edition(path: Path, out: Path | None, signing) -> int:
     or print file (in a new invisible one), once it passes verify's checks: an archive every
     one of them (the rebuild included), a letter pack those of the file (read within bounds, one
     revision, made by this tool)."""
-    from .archive import SIGNATURE_FIELD
+    from appeal.pdf.pdfa import SIGNATURE_FIELD
 
     data = read_limited(path, "PDF to sign", PDF_LIMIT)
     gathered = list(file_checks(data, str(path)))

@@ -10,9 +10,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .model import LANGUAGE_PATTERN, Appeal, Letter, Recipients, Words
-from .paths import ROOT
-from .signon import SignOn
+from appeal.inputs.models import LANGUAGE_PATTERN, Appeal, Letter, Recipients, Words
+from appeal.inputs.signon import SignOn
+from appeal.paths import ROOT
 
 SCHEMA_DIR = ROOT / "schemas"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -46,7 +46,7 @@ def text(name: str) -> str:
 
 def write(folder: Path = SCHEMA_DIR) -> list[Path]:
     """Write every schema into `folder`; the paths written."""
-    from .output import write_atomically
+    from appeal.build.commit import write_atomically
 
     folder.mkdir(parents=True, exist_ok=True)
     paths = []

@@ -1,0 +1,1 @@
+"""Running a build: workers, the all-or-nothing commit, and watch."""

@@ -1,0 +1,1 @@
+"""Reading and checking every input: the appeal, its words, endorsements, sign-on settings, letters."""

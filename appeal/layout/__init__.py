@@ -1,0 +1,1 @@
+"""Laying out HTML with WeasyPrint: templates, the bundled fonts, the fetcher, the box tree."""

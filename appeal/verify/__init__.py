@@ -1,0 +1,1 @@
+"""Checking a copy of the archive against its embedded source, and its signature."""
