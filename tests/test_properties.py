@@ -51,9 +51,19 @@ def test_yaml_text_comes_back_normalised_or_refused_never_raw(text):
     assert value == normalise(value) and refusal(value) is None
 
 
-@given(st.text(), st.text(), st.text())
+# Text with the fields' own names in braces mixed in: random text alone never hits "{year}".
+_FIELD_NAMES = st.sampled_from(["{day}", "{month}", "{year}", "{", "}"])
+_FIELD_TEXT = st.lists(st.one_of(st.text(max_size=5), _FIELD_NAMES), max_size=6).map("".join)
+
+
+@given(_FIELD_TEXT, _FIELD_TEXT, _FIELD_TEXT)
 def test_fill_never_evaluates_what_it_inserts(day, month, year):
     assert fill("{day} {month} {year}", day=day, month=month, year=year) == f"{day} {month} {year}"
+
+
+def test_a_month_named_like_a_field_prints_as_it_is():
+    assert fill("{day} {month} {year}", day=16, month="{year}", year=2025) == "16 {year} 2025"
+    assert fill("{month} {day}, {year}", day="{month}", month="June", year=2025) == "June {month}, 2025"
 
 
 @pytest.mark.parametrize(("tag", "available", "expected"), [

@@ -166,10 +166,13 @@ def _fields(template: str, required: set[str], optional: frozenset[str] = frozen
     return template
 
 
+_FIELD = re.compile(r"\{(\w+)\}")
+
+
 def fill(template: str, **values: object) -> str:
-    for field, value in values.items():
-        template = template.replace("{" + field + "}", str(value))
-    return template
+    """`template` with each `{name}` of `values` replaced, in one pass: what is inserted is never
+    filled in again (a month named "{year}" prints as it is)."""
+    return _FIELD.sub(lambda match: str(values[match[1]]) if match[1] in values else match[0], template)
 
 
 def _twelve_months(months: list[str]) -> list[str]:
