@@ -216,10 +216,10 @@ def test_a_signal_whose_exception_a_finalizer_swallows_still_stops_the_build(sen
             os.kill(os.getpid(), sent)
             time.sleep(0.05)  # the handler runs here, in the finalizer
 
-    from appeal import cli
+    from appeal.build import pipeline
 
-    real = cli.load
-    monkeypatch.setattr(cli, "load", lambda *a, **k: (Finalized(), real(*a, **k))[1])
+    real = pipeline.load
+    monkeypatch.setattr(pipeline, "load", lambda *a, **k: (Finalized(), real(*a, **k))[1])
     before = files(earlier_build)
     assert main([*small_build, "--out", str(earlier_build)]) == status
     assert f"interrupted: nothing in {earlier_build} changed" in capsys.readouterr().err

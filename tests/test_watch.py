@@ -20,6 +20,7 @@ from pypdf import PdfReader
 
 from appeal import cli
 from appeal.build import commit as output
+from appeal.build import pipeline, signals
 from appeal.build import watch as watch_module
 from appeal.build.watch import LETTERS, Inputs
 from appeal.cli import main
@@ -318,12 +319,12 @@ def test_a_stop_signal_swallowed_by_a_finalizer_is_still_noted():
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(0.05)  # the handler runs here, in the finalizer
 
-    with cli._terminate_as_exception():
+    with signals.terminate_as_exception():
         Finalized()  # dropped at once
         time.sleep(0.05)
-        assert cli.received == [signal.SIGTERM]
-        with pytest.raises(cli.Terminated):
-            cli.raise_if_stopped()
+        assert signals.received == [signal.SIGTERM]
+        with pytest.raises(signals.Terminated):
+            signals.raise_if_stopped()
 
 
 def test_a_data_file_that_does_not_exist_stops_watch_at_once(tmp_path):
@@ -409,7 +410,6 @@ def test_a_data_file_that_is_no_regular_file_stops_watch_at_once(tmp_path):
 def test_a_data_file_read_halfway_through_a_save_is_no_mistake(tmp_path, monkeypatch, capsys):
     """An editor that truncates, then writes: a rebuild that reads the empty file in between
     says the file changed while read, not "the file is empty", and the save's end rebuilds."""
-    from appeal import cli
     from appeal.build.watch import Watcher
 
     data = tmp_path / "appeal.yaml"
@@ -420,7 +420,7 @@ def test_a_data_file_read_halfway_through_a_save_is_no_mistake(tmp_path, monkeyp
     args.shard = None  # as watch.run sets it
     watcher = Watcher(args)
     assert watcher.changed([data]) == [] and watcher.digests[data] is not None  # the empty file, seen
-    real = cli.load
+    real = pipeline.load
 
     def load_then_save(*given, **kw):
         try:
@@ -428,12 +428,12 @@ def test_a_data_file_read_halfway_through_a_save_is_no_mistake(tmp_path, monkeyp
         finally:
             data.write_bytes(whole)  # the save ends while the half-written file is being read
 
-    monkeypatch.setattr(cli, "load", load_then_save)
+    monkeypatch.setattr(pipeline, "load", load_then_save)
     assert watcher.rebuild("appeal.yaml changed") is False
     out, err = capsys.readouterr()
     assert "a data file changed while it was read; rebuilt when the save ends" in out, (out, err)
     assert "empty" not in err and "not rebuilt" not in out
-    monkeypatch.setattr(cli, "load", real)
+    monkeypatch.setattr(pipeline, "load", real)
     assert watcher.changed([data]) == [data]
     assert watcher.rebuild("appeal.yaml changed") is True
     assert (tmp_path / "out" / "appeal-a4.pdf").is_file()

@@ -254,17 +254,17 @@ class Watcher:
 
     def settle(self, given: argparse.Namespace) -> argparse.Namespace:
         """The build's arguments as the files are now: a default file may have appeared or gone."""
-        from appeal.cli import _letter_paths, _optional_paths
+        from appeal.build.pipeline import settle_letter_paths, settle_optional_paths
 
         args = copy.copy(given)
-        _letter_paths(args)
-        _optional_paths(args)
+        settle_letter_paths(args)
+        settle_optional_paths(args)
         return args
 
     def rebuild(self, reason: str) -> bool:
         """Rebuild what is stale; one status line (and the build's messages when it fails)."""
+        from appeal.build.pipeline import load, planned
         from appeal.build.workers import run_all
-        from appeal.cli import load, planned
         from appeal.layout.render import source_date_epoch, stop_on_warnings
         from appeal.products import editions
 
@@ -330,7 +330,7 @@ class Watcher:
         """Put `files` in place (and SHA256SUMS), unless each came out as it is already: whether
         anything was replaced (a viewer reloads a replaced file)."""
         from appeal.build.commit import Staging
-        from appeal.cli import checksums
+        from appeal.build.pipeline import checksums
         from appeal.products.editions import CHECKSUMS
 
         out = Path(self.args.out)
@@ -347,7 +347,7 @@ class Watcher:
 
     def write_letters(self, mailing, warned) -> None:
         from appeal.build.commit import Staging
-        from appeal.cli import checksums
+        from appeal.build.pipeline import checksums
         from appeal.products.editions import CHECKSUMS
         from appeal.products.letters import write_letters
 
@@ -358,9 +358,9 @@ class Watcher:
 
 
 def _job(edition, renderer, data, press):
-    from appeal.cli import _edition
+    from appeal.build.pipeline import make_edition
 
-    return edition, _edition(edition, renderer, data, None, press)
+    return edition, make_edition(edition, renderer, data, None, press)
 
 
 def _content(path: Path) -> bytes | None:
@@ -423,7 +423,8 @@ def run(args: argparse.Namespace) -> int:
     """Build, then rebuild on every change until Ctrl-C (exit 0) or SIGTERM (exit 143)."""
     import watchfiles
 
-    from appeal.cli import Terminated, planned, raise_if_stopped, received
+    from appeal.build.pipeline import planned
+    from appeal.build.signals import Terminated, raise_if_stopped, received
 
     args.shard = None
     watcher = Watcher(args)

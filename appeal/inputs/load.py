@@ -1,5 +1,4 @@
-"""The data an edition of the appeal prints, read and checked once: the appeal, its words, and
-the endorsements gathered since."""
+"""The data the appeal's editions print, read and checked once: appeal, words, endorsements, sign-on."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""JSON Schemas (draft 2020-12) of the data files, generated from the models the build validates
-with, for editors: the YAML language server completes keys, shows each key's description and
+"""JSON Schemas (draft 2020-12) of the data files, from the models the build validates with.
+
+For editors: the YAML language server completes keys, shows each key's description and
 underlines mistakes as the data is typed. `build.py schema` writes them into schemas/."""
 
 from __future__ import annotations

@@ -1,0 +1,51 @@
+"""Stop signals in a build: SIGTERM unwinds like Ctrl-C; a signal a finalizer swallowed is acted on later."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+from collections.abc import Iterator
+
+
+class Terminated(BaseException):
+    """SIGTERM, as a batch scheduler sends it: unwinds like Ctrl-C, so the staging folder goes."""
+
+    def __init__(self, number: int) -> None:
+        super().__init__(number)
+        self.signal = number
+
+
+# The stop signals received (SIGINT, SIGTERM), in order. A signal's exception is raised where
+# Python happens to be; when that is a finalizer (a __del__, a weakref callback), Python drops the
+# exception ("Exception ignored in ..."), so the build also asks this list before its commit.
+received: list[int] = []
+
+
+def _stop(number: int) -> BaseException:
+    return KeyboardInterrupt() if number == signal.SIGINT else Terminated(number)
+
+
+@contextlib.contextmanager
+def terminate_as_exception() -> Iterator[None]:
+    """SIGTERM raises Terminated and SIGINT KeyboardInterrupt, each noted in `received`."""
+    def stop(number, frame):
+        received.append(number)
+        raise _stop(number)
+
+    received.clear()  # a caller may run several builds in one process
+    try:
+        previous = {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread (a caller embedding the build): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def raise_if_stopped() -> None:
+    """Stop now if a stop signal came whose exception a finalizer swallowed."""
+    if received:
+        raise _stop(received[0])
