@@ -130,6 +130,26 @@ def test_default_build_includes_the_letters_and_their_checksums(letters):
         assert f"  letters/{recipient['id']}.pdf\n" in sums
 
 
+def test_a_build_reads_no_pack_back_and_its_checksums_hold(tmp_path, monkeypatch):
+    """Each pack is hashed once, from its bytes in the worker that wrote it: the build reads no pack
+    (nor a part of the print file) back, and SHA256SUMS still names each file's digest."""
+    import hashlib
+    import pathlib
+
+    many = [{**RECIPIENTS[0], "id": f"member-{n:02d}"} for n in range(6)]
+    recipients = write_data(tmp_path, {"recipients": many}, "recipients.yaml")
+    read, real = [], pathlib.Path.read_bytes
+    monkeypatch.setattr(pathlib.Path, "read_bytes", lambda path: (read.append(path), real(path))[1])
+    out = tmp_path / "out"
+    assert main(["letters", "--recipients", str(recipients), "--out", str(out)]) == 0
+    # The print file is hashed once, by SHA256SUMS (it is merged by streaming, never held whole).
+    assert [path.name for path in read if path.suffix == ".pdf"] == ["letters.pdf"], read
+    sums = dict(reversed(line.split("  ")) for line in (out / "SHA256SUMS").read_text().splitlines())
+    assert sorted(sums) == ["letters.pdf", *(f"letters/member-{n:02d}.pdf" for n in range(6))]
+    for name, digest in sums.items():
+        assert hashlib.sha256(real(out / name)).hexdigest() == digest, name
+
+
 # Bad letter data: every record is checked before anything is written.
 
 def _bad(tmp_path, earlier_build, capsys, recipients=None, letter=None) -> str:

@@ -336,3 +336,14 @@ def test_the_password_never_comes_from_the_command_line(capsys):
         main(["sign", "--help"])
     out = capsys.readouterr().out
     assert "--password" not in out and "APPEAL_SIGN_PASSWORD" in out
+
+
+def test_a_booklet_is_told_apart_from_a_letter_pack(keys, earlier_build, capsys):
+    """A booklet is marked like the letters ("appeal-edition", the kind in the Creator): verify and
+    sign call it a booklet, never a letter pack, and sign leaves it unsigned."""
+    booklet = str(earlier_build / "appeal-booklet.pdf")
+    assert main(["verify", booklet]) == 1
+    out = capsys.readouterr().out
+    assert "a booklet of this tool: it carries no source" in out and "letter pack" not in out
+    err = _refused(["sign", booklet, "--key", str(keys["signer"])], earlier_build, capsys)
+    assert "not an edition this tool signs" in err and "it is a booklet" in err

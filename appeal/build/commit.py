@@ -399,11 +399,20 @@ def file_sha256(path: Path, memo: dict | None = None) -> str:
     read a thousand letter packs again."""
     if memo is None:
         return hashlib.sha256(path.read_bytes()).hexdigest()
-    status = path.stat()
-    key = (str(path), status.st_ino, status.st_size, status.st_mtime_ns)
+    key = _memo_key(path)
     if key not in memo:
         memo[key] = hashlib.sha256(path.read_bytes()).hexdigest()
     return memo[key]
+
+
+def _memo_key(path: Path) -> tuple:
+    status = path.stat()
+    return (str(path), status.st_ino, status.st_size, status.st_mtime_ns)
+
+
+def remember_sha256(memo: dict, path: Path, digest: str) -> None:
+    """Record in `memo` the SHA-256 of the file just written at `path`, taken from its bytes in memory."""
+    memo[_memo_key(path)] = digest
 
 
 @contextlib.contextmanager

@@ -74,6 +74,7 @@ def build(args: argparse.Namespace) -> int:
         signing = signing_from(args)
     renderer = Renderer()
     lines = []
+    digests: dict = {}  # the packs' SHA-256, taken as they were written: SHA256SUMS reads none again
     with Staging(args.out) as staging, source_date_epoch(data.appeal.date), stop_on_warnings() as warned:
         # The first edition renders here and warms this process (fonts, hyphenation patterns, cffi:
         # 0.4 s); the others render in forked workers that start warm, on every core. The archive
@@ -94,13 +95,14 @@ def build(args: argparse.Namespace) -> int:
         if mailing is not None:
             from appeal.products.letters import write_letters
 
-            lines += write_letters(renderer, mailing, staging, args.shard, signing)
+            lines += write_letters(renderer, mailing, staging, args.shard, signing, memo=digests)
             warned.check("the letters")
         for edition in chosen:
             if edition.archival:
                 check_archive(made[edition.name], edition)
         raise_if_stopped()
-        staging.commit(lambda staging: lines.append(str(staging.add(editions.CHECKSUMS, checksums(staging)))))
+        staging.commit(lambda staging: lines.append(str(staging.add(editions.CHECKSUMS,
+                                                                        checksums(staging, digests)))))
     notes = [*(data.endorsements.notes if data.endorsements else ()), *(mailing.fallbacks if mailing else ())]
     for note in staging.recovered + notes:
         print(printable(f"note: {note}"), file=sys.stderr)

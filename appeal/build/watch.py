@@ -352,7 +352,8 @@ class Watcher:
         from appeal.products.letters import write_letters
 
         with Staging(self.args.out) as staging:
-            write_letters(self.renderer, mailing, staging, None, cache=self.letters)
+            write_letters(self.renderer, mailing, staging, None, cache=self.letters,
+                          memo=self.checksum_memo)
             warned.check("the letters")
             staging.commit(lambda staging: staging.add(CHECKSUMS, checksums(staging, self.checksum_memo)))
 

@@ -24,7 +24,7 @@ import pikepdf
 from jinja2 import nodes
 from jinja2.sandbox import SandboxedEnvironment
 
-from appeal.build.commit import file_sha256, write_file
+from appeal.build.commit import file_sha256, remember_sha256, write_file
 from appeal.errors import UserError
 from appeal.inputs.load import Data
 from appeal.inputs.models import (
@@ -261,6 +261,7 @@ class Written:
     path: Path
     pages: int
     size: int
+    sha256: str  # of the bytes written, taken from memory: the commit's SHA256SUMS reads no pack again
 
 
 def letters_html(mailing: Mailing, packs: Sequence[Pack], part: str = "full",
@@ -427,7 +428,8 @@ def assemble(mailing: Mailing, packs: Sequence[Pack], letters_pdf: bytes, appeal
                 if signing is not None:
                     data = signing(data, _signed_at(mailing))
                 write_file(target, data)
-                written.append(Written(target, len(single.pages), len(data)))
+                digest = hashlib.sha256(data).hexdigest()
+                written.append(Written(target, len(single.pages), len(data), digest))
             combined.pages.append(covers.pages[number])
             combined.pages.extend(appeal_pages)
             if (1 + len(appeal_pages)) % 2:
@@ -534,12 +536,14 @@ class LetterCache:
 
 
 def write_letters(renderer: Renderer, mailing: Mailing, staging, shard: str | None,
-                  signing=None, cache: LetterCache | None = None) -> list[str]:
+                  signing=None, cache: LetterCache | None = None, memo: dict | None = None) -> list[str]:
     """Render and assemble every pack into the staging folder, signed with `signing` if given
     (each pack in the worker that assembles it; the print file once); the summary lines.
 
     With a `cache` (build.py watch), chunks of packs that have not changed since the last call
-    are not laid out again, and a pack whose bytes did not change is not replaced.
+    are not laid out again, and a pack whose bytes did not change is not replaced. `memo`
+    (commit.file_sha256's) receives each pack's SHA-256 as the worker took it from memory, so that
+    SHA256SUMS reads no pack back.
     """
     from tqdm import tqdm
 
@@ -584,10 +588,15 @@ def write_letters(renderer: Renderer, mailing: Mailing, staging, shard: str | No
         # This process has rendered the appeal and the stationery: it is warm, the workers fork warm.
         results = run_all(jobs, done=lambda written: bar.update(len(written)), warm_first=False)
     replaced = 0
-    fresh = {keys[number]: _Chunk(parts[number].read_bytes(),
-                                  {w.path.stem: (w.size, file_sha256(w.path)) for w in written},
+    # Only watch keeps the chunks' parts: a one-shot build reads none of them back into memory.
+    fresh = {keys[number]: _Chunk(parts[number].read_bytes() if watching else b"",
+                                  {w.path.stem: (w.size, w.sha256) for w in written},
                                   sum(w.pages for w in written))
              for number, written in zip(todo, results, strict=True)}
+    if memo is not None:
+        for written in results:
+            for pack in written:
+                remember_sha256(memo, pack.path, pack.sha256)
     for chunk in fresh.values():
         for recipient_id, made in chunk.packs.items():
             if watching and _unchanged(staging.out_dir / "letters" / f"{recipient_id}.pdf", made):
@@ -597,7 +606,8 @@ def write_letters(renderer: Renderer, mailing: Mailing, staging, shard: str | No
     for number, key in enumerate(keys):
         if key not in fresh:
             write_file(parts[number], cache.chunks[key].part)
-    cache.chunks = {key: fresh.get(key) or cache.chunks[key] for key in keys}
+    made = {key: fresh.get(key) or cache.chunks[key] for key in keys}
+    cache.chunks = made if watching else {}
     name = "letters.pdf" if not shard else "letters-shard-{}-of-{}.pdf".format(*parse_shard(shard))
     combined = staging.path(name)
     if signing is None:
@@ -612,7 +622,7 @@ def write_letters(renderer: Renderer, mailing: Mailing, staging, shard: str | No
         staging.unstage(name)
     cache.rebuilt = (replaced, len(packs), not same)
     seconds = time.perf_counter() - started
-    chunk_list = [cache.chunks[key] for key in keys]
+    chunk_list = [made[key] for key in keys]
     packs_size = sum(made[0] for chunk in chunk_list for made in chunk.packs.values())
     return [f"{staging.out_dir / 'letters'}/  {len(packs)} packs  "
             f"{sum(chunk.pages for chunk in chunk_list)} pages  {packs_size / 1e6:.1f} MB",
