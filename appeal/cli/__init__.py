@@ -165,7 +165,7 @@ def _signing_options(parser: argparse.ArgumentParser, key_option: str, key_help:
 
 
 def editions_names() -> list[str]:
-    """The names --edition takes, from the table of outputs (editions.py)."""
+    """The names --edition takes, from the table of outputs (products/editions.py)."""
     from appeal.products.editions import EDITIONS
 
     return list(EDITIONS)

@@ -14,7 +14,7 @@ import pikepdf
 
 
 def blanks_needed(pages: int) -> int:
-    """The blank pages that make `pages` a multiple of 4 (editions.py puts them before the
+    """The blank pages that make `pages` a multiple of 4 (products/editions.py puts them before the
     signature pages, so that those end the booklet, and numbers every page in reading order)."""
     return -pages % 4
 

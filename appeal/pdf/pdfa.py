@@ -17,7 +17,7 @@ from appeal.inputs.models import Appeal
 from appeal.layout.render import pdf_info_date
 
 TOOL = "appeal-edition"
-# The empty signature field every archive carries, for `build.py sign` to fill (signing.py).
+# The empty signature field every archive carries, for `build.py sign` to fill (pdf/sign.py).
 SIGNATURE_FIELD = "Signature"
 SOURCE_NAME = "appeal.yaml"
 SOURCE_MIME = "application/yaml"

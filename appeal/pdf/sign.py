@@ -3,7 +3,7 @@
 A PAdES baseline B-B signature (B-T with a timestamp) made with pyHanko, invisible, with
 SHA-256, as an incremental update: the signed file is the unsigned file byte for byte with one
 revision appended. The archive keeps PDF/A-3a and PDF/UA-1: its empty signature field is made
-and tagged when it is finished (archive.py) and filled here; pyHanko's own metadata update
+and tagged when it is finished (pdf/pdfa.py) and filled here; pyHanko's own metadata update
 (a new Producer and a modification time taken from the clock) is left out, so the XMP and the
 information dictionary still agree and a signature made twice with the same key, data and
 stack has the same bytes (RSA and deterministic ECDSA signatures; RFC 3161 timestamps come
