@@ -72,10 +72,10 @@ def assembled(recipients: Path, out: Path, count: int, key: Path | None = None) 
 def naive(recipients: Path, count: int) -> float:
     """Median seconds per pack rendered the naive way: one full WeasyPrint render per pack."""
     from appeal.inputs.load import load_data
+    from appeal.inputs.mailing import load_mailing
     from appeal.layout.render import Renderer, render_html
     from appeal.paths import DATA_DIR
     from appeal.products import editions
-    from appeal.products.letters import load_mailing
 
     data = load_data(DATA_DIR / "appeal.yaml", DATA_DIR / "words.yaml")
     mailing = load_mailing(data, DATA_DIR / "words.yaml", DATA_DIR / "letter.yaml", recipients)

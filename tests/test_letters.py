@@ -7,8 +7,8 @@ import yaml
 from pypdf import PdfReader
 
 from appeal.cli import main
+from appeal.inputs.mailing import in_shard
 from appeal.paths import DATA_DIR, ROOT, STYLE_DIR
-from appeal.products.letters import in_shard
 from helpers import assert_in_order, edge_marks, page_texts, snapshot, text_lines, write_data
 
 MM = 72 / 25.4
@@ -222,8 +222,9 @@ def _lines_of(pdf, page_number=0):
 @pytest.mark.parametrize("paper", ["a4", "letter"])
 def test_layered_letters_draw_every_line_where_a_whole_letter_does(tmp_path, paper):
     from appeal.inputs.load import load_data
+    from appeal.inputs.mailing import load_mailing
     from appeal.layout.render import Renderer
-    from appeal.products.letters import load_mailing, render_chunk, render_stationery
+    from appeal.products.letters import render_chunk, render_stationery
 
     long_salutation = "Dear Minister, with our respectful greetings and our thanks for your attention to this"
     recipients = [RECIPIENTS[0], dict(RECIPIENTS[1], salutation=long_salutation * 2), RECIPIENTS[2]]

@@ -18,8 +18,8 @@ import yaml
 
 from appeal.build import commit as output
 from appeal.cli import main
+from appeal.inputs.mailing import in_shard
 from appeal.paths import DATA_DIR, ROOT
-from appeal.products.letters import in_shard
 from helpers import snapshot, write_data
 
 APPEAL = yaml.safe_load((DATA_DIR / "appeal.yaml").read_text(encoding="utf-8"))

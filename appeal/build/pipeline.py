@@ -155,7 +155,7 @@ def load(args: argparse.Namespace, letters: bool, sign_on: bool = True):
                      sign_on_path=args.sign_on if sign_on else None)
     if not letters:
         return data, None
-    from appeal.products.letters import load_mailing, parse_shard
+    from appeal.inputs.mailing import load_mailing, parse_shard
 
     shard = parse_shard(args.shard) if args.shard else None
     return data, load_mailing(data, args.words, args.letter, args.recipients, shard)
