@@ -14,15 +14,9 @@ from jinja2 import nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from appeal.errors import UserError
+from appeal.inputs.letter_models import Letter, Recipient, Recipients
 from appeal.inputs.load import Data
-from appeal.inputs.models import (
-    LETTER_LIMIT,
-    RECIPIENTS_LIMIT,
-    Letter,
-    Recipient,
-    Recipients,
-    load_words,
-)
+from appeal.inputs.models import LETTER_LIMIT, RECIPIENTS_LIMIT, load_words
 from appeal.inputs.source import Problem, Source, duplicates, read_yaml
 from appeal.layout.fonts import check_coverage
 

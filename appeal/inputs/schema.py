@@ -11,7 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from appeal.inputs.models import LANGUAGE_PATTERN, Appeal, Letter, Recipients, Words
+from appeal.inputs.letter_models import Letter, Recipients
+from appeal.inputs.models import LANGUAGE_PATTERN, Appeal, Words
 from appeal.inputs.signon import SignOn
 from appeal.paths import ROOT
 

@@ -23,10 +23,8 @@ import pikepdf
 
 from appeal.build.commit import file_sha256, remember_sha256, write_file
 from appeal.errors import UserError
+from appeal.inputs.letter_models import FILE_ID
 from appeal.inputs.mailing import Mailing, Pack, in_shard, parse_shard
-from appeal.inputs.models import (
-    FILE_ID,
-)
 from appeal.inputs.source import Problem
 from appeal.layout.render import Renderer, overflows, pdf_info_date, render_html
 from appeal.paths import ROOT
