@@ -252,7 +252,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "check":
         return check(args)
     if args.command == "verify":
-        from appeal.verify.checks import run
+        from appeal.verify.report import run
 
         return run(args.pdf, args.extract, args.words, args.trust)
     if args.command == "watch":
@@ -267,7 +267,7 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "sign":
         from appeal.pdf.sign import signing_from
-        from appeal.verify.checks import sign_edition
+        from appeal.verify.report import sign_edition
 
         return sign_edition(args.pdf, args.out, signing_from(args))
     raise AssertionError(args.command)
