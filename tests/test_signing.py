@@ -19,6 +19,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from appeal.cli import main
 from appeal.pdf import sign as signing
+from appeal.pdf import signatures as signature_reports
 from appeal.verify.checks import reading_text
 from helpers import snapshot
 
@@ -213,14 +214,14 @@ def test_signing_is_reproducible_and_never_takes_the_clock(keys, built, tmp_path
         assert main(["sign", str(built / "appeal-archive.pdf"), "--key", str(keys["signer"]),
                      "--out", str(tmp_path / f"{attempt}.pdf")]) == 0
     assert (tmp_path / "one.pdf").read_bytes() == (tmp_path / "two.pdf").read_bytes()
-    [report] = signing.signatures((tmp_path / "one.pdf").read_bytes(), [])
+    [report] = signature_reports.signatures((tmp_path / "one.pdf").read_bytes(), [])
     # The appeal is dated 16 June 2025, before the certificate: the signing time is its start.
     certificate = pkcs12.load_key_and_certificates(keys["signer"].read_bytes(), PASSWORD.encode())[1]
     assert report.signed_at == certificate.not_valid_before_utc.isoformat()
     monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(NOW.timestamp())))
     assert main(["sign", str(built / "appeal-archive.pdf"), "--key", str(keys["signer"]),
                  "--out", str(tmp_path / "three.pdf")]) == 0
-    [report] = signing.signatures((tmp_path / "three.pdf").read_bytes(), [])
+    [report] = signature_reports.signatures((tmp_path / "three.pdf").read_bytes(), [])
     assert report.signed_at == NOW.replace(microsecond=0).isoformat()
 
 

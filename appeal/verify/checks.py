@@ -277,7 +277,7 @@ def file_checks(data: bytes, name: str, trust: Sequence[Path] = ()):
         yield Check(False, f"not read further: {exc}")
         return None
     if signed:
-        from appeal.pdf.sign import signatures
+        from appeal.pdf.signatures import signatures
 
         try:
             reports = signatures(data, list(trust))
@@ -349,7 +349,7 @@ def edition_kind(pdf: pikepdf.Pdf, mark: Mark) -> str | None:
 
 
 def signature_checks(reports) -> Iterator[Check]:
-    """The lines verify prints for each signature (signing.signatures validates them)."""
+    """The lines verify prints for each signature (pdf/signatures.py validates them)."""
     for report in reports:
         who = (f"signed by {report.signer}, certificate SHA-256 {report.fingerprint}, "
                f"signing time {report.signed_at}")
