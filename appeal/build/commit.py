@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from appeal.build.recover import JOURNAL, OWNER_LOCK, STAGING_PREFIX, _fsync_dir, _sync, recover
+from appeal.build.signals import swapped
 from appeal.errors import UserError
 
 FOLDER_LOCK = ".appeal-build.lock"
@@ -321,19 +322,10 @@ def _signals_held() -> Iterator[None]:
     them to another thread, and Python runs the handler in the main thread all the same.)
     """
     pending: list[int] = []
-    previous = {}
     try:
-        for number in (signal.SIGINT, signal.SIGTERM):
-            if signal.getsignal(number) is not None:  # None: a handler not set from Python, left alone
-                previous[number] = signal.signal(number, lambda number, frame: pending.append(number))
-    except ValueError:  # not the main thread: signals are the main thread's business
-        yield
-        return
-    try:
-        yield
+        with swapped(lambda number, frame: pending.append(number), set_from_python_only=True):
+            yield
     finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
         for number in dict.fromkeys(pending):
             signal.raise_signal(number)
 

@@ -33,16 +33,28 @@ def terminate_as_exception() -> Iterator[None]:
         raise _stop(number)
 
     received.clear()  # a caller may run several builds in one process
+    with swapped(stop):
+        yield
+
+
+@contextlib.contextmanager
+def swapped(handler, set_from_python_only: bool = False) -> Iterator[None]:
+    """SIGINT and SIGTERM go to `handler` inside the block, to their earlier handlers after it.
+    Outside the main thread (a caller embedding the build) signals are left alone; so is, with
+    `set_from_python_only`, a signal whose handler was not set from Python."""
+    previous = {}
     try:
-        previous = {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}
-    except ValueError:  # not the main thread (a caller embedding the build): leave signals alone
+        for number in (signal.SIGINT, signal.SIGTERM):
+            if not set_from_python_only or signal.getsignal(number) is not None:
+                previous[number] = signal.signal(number, handler)
+    except ValueError:  # not the main thread: signals are the main thread's business
         yield
         return
     try:
         yield
     finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
+        for number, earlier in previous.items():
+            signal.signal(number, earlier)
 
 
 def raise_if_stopped() -> None:
