@@ -8,3 +8,5 @@ TEMPLATE_DIR = ROOT / "templates"
 STYLE_DIR = ROOT / "styles"
 FONT_DIR = STYLE_DIR / "fonts"
 OUTPUT_DIR = ROOT / "output"
+# The press editions' output intent when no --output-profile is given: FOGRA39 (ISO 12647-2, coated).
+DEFAULT_PROFILE = STYLE_DIR / "icc" / "FOGRA39L-coated.icc"

@@ -125,7 +125,8 @@ def main() -> int:
     from appeal.inputs.load import load_data
     from appeal.layout.render import Renderer, source_date_epoch
     from appeal.paths import DATA_DIR
-    from appeal.products import editions
+    from appeal.products.editions import Settings
+    from appeal.products.table import ARCHIVE, EDITIONS
     from appeal.verify.checks import self_check
     from appeal.versions import stack
 
@@ -144,8 +145,8 @@ def main() -> int:
     data = load_data(DATA_DIR / "appeal.yaml", DATA_DIR / "words.yaml",
                      sign_on_path=DATA_DIR / "sign-on.yaml")
     renderer = Renderer()
-    renders = [(e.filename, functools.partial(editions.make, e, renderer, data))
-               for e in editions.EDITIONS.values()]
+    renders = [(e.filename, functools.partial(e.make, renderer, data, Settings()))
+               for e in EDITIONS.values()]
     with source_date_epoch(data.appeal.date):
         for filename, render in renders:
             render()  # warm: fonts, hyphenation patterns
@@ -155,11 +156,11 @@ def main() -> int:
                 render()
                 times.append(time.perf_counter() - started)
             rows.append(summary(f"in-process: {filename}", times))
-        archive = editions.make(editions.ARCHIVE, renderer, data).data
+        archive = ARCHIVE.make(renderer, data, Settings()).data
         times = []
         for _ in range(args.runs):
             started = time.perf_counter()
-            self_check(archive, editions.ARCHIVE.filename)
+            self_check(archive, ARCHIVE.filename)
             times.append(time.perf_counter() - started)
         rows.append(summary("in-process: checks of the archive", times))
     print("\n".join(rows))

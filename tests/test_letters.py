@@ -224,7 +224,7 @@ def test_layered_letters_draw_every_line_where_a_whole_letter_does(tmp_path, pap
     from appeal.inputs.load import load_data
     from appeal.inputs.mailing import load_mailing
     from appeal.layout.render import Renderer
-    from appeal.products.letters import render_chunk, render_stationery
+    from appeal.products.stationery import render_chunk, render_stationery
 
     long_salutation = "Dear Minister, with our respectful greetings and our thanks for your attention to this"
     recipients = [RECIPIENTS[0], dict(RECIPIENTS[1], salutation=long_salutation * 2), RECIPIENTS[2]]

@@ -22,10 +22,10 @@ from appeal import cli
 from appeal.build import commit as output
 from appeal.build import pipeline, signals
 from appeal.build import watch as watch_module
-from appeal.build.watch import LETTERS, Inputs
+from appeal.build.watch import LETTERS
 from appeal.cli import main
 from appeal.paths import DATA_DIR, ROOT, STYLE_DIR, TEMPLATE_DIR
-from appeal.products import editions
+from appeal.products import table as editions
 from helpers import squash
 
 TIMEOUT = 90
@@ -336,17 +336,19 @@ def test_a_data_file_that_does_not_exist_stops_watch_at_once(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-# Which editions each input touches (in-process).
+# Which products each input touches (in-process): the data by the table of products, the
+# templates and assets by what the first build recorded that each product read.
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
-    import argparse
+    from appeal.build.request import Request
+    from appeal.build.watch import Watcher
 
     folder = tmp_path_factory.mktemp("inputs")
-    args = argparse.Namespace(data=folder / "appeal.yaml", words=folder / "words.yaml", endorsements=None,
-                              sign_on=folder / "sign-on.yaml", letter=folder / "letter.yaml",
-                              recipients=folder / "recipients.yaml", output_profile=None)
-    return Inputs(args, folder / "out"), folder
+    watcher = Watcher(Request(command="watch", out=folder / "out"))
+    assert watcher.rebuild("first build")
+    assert set(watcher.reads) == EVERYTHING  # every product made, and what it read recorded
+    return watcher, folder
 
 
 def kinds(*wanted: str) -> set[str]:
@@ -373,26 +375,38 @@ EVERYTHING = {*editions.EDITIONS, LETTERS}
     ("styles/half-letter.css", {"booklet-letter"}),
     ("styles/small-page.css", {"booklet", "booklet-letter", "press-a5"}),
     ("styles/press.css", kinds("press")),
-    ("styles/letter.css", {"letter", "sign-on-letter", LETTERS}),
+    # The default recipients all take A4: the letters read no letter.css (a recipient who
+    # asks for Letter is a change to the recipients, which rebuilds the letters anyway).
+    ("styles/letter.css", {"letter", "sign-on-letter"}),
     ("styles/a4.css", {"a4", "archive", "sign-on-a4", "press-a4", LETTERS}),
     ("styles/fonts/CharisSIL-Regular.ttf", EVERYTHING),
     ("styles/icc/FOGRA39L-coated.icc", kinds("press")),
-    ("styles/signatures/signer.png", {LETTERS}),
+    # The default letter names no signature image: one in styles/signatures/ touches nothing.
+    ("styles/signatures/signer.png", set()),
 ])
 def test_each_input_touches_the_editions_that_read_it(inputs, path, touched):
-    watched, folder = inputs
-    full = folder / path[5:] if path.startswith("DATA/") else ROOT / path
-    assert watched.relevant(full)
-    assert watched.touched(full) == touched
+    watcher, _ = inputs
+    full = DATA_DIR / path[5:] if path.startswith("DATA/") else ROOT / path
+    assert watcher.inputs.relevant(full)
+    assert watcher.touched(full) == touched
+
+
+def test_a_file_no_product_read_touches_none(inputs):
+    """A template or image no layout opened (a new one, one no product uses) rebuilds nothing:
+    what is touched is what was read, not what a folder holds."""
+    watcher, _ = inputs
+    for path in (TEMPLATE_DIR / "pack.html", TEMPLATE_DIR / "new.html", STYLE_DIR / "new.css"):
+        assert watcher.touched(path) == set(), path
 
 
 def test_the_output_folder_and_editor_files_are_not_inputs(inputs):
-    watched, folder = inputs
-    for path in (folder / "out/appeal-a4.pdf", folder / "out/SHA256SUMS", folder / "notes.txt",
+    watcher, folder = inputs
+    watched = watcher.inputs
+    for path in (folder / "out/appeal-a4.pdf", folder / "out/SHA256SUMS", DATA_DIR / "notes.txt",
                  TEMPLATE_DIR / ".handout.html.swp", TEMPLATE_DIR / "handout.html~",
                  STYLE_DIR / "fonts/OFL.txt", STYLE_DIR / ".#appeal.css", ROOT / "README.md"):
         assert not watched.relevant(path), path
-    assert folder in watched.folders() and TEMPLATE_DIR in watched.folders()
+    assert DATA_DIR in watched.folders() and TEMPLATE_DIR in watched.folders()
     assert not any(folder / "out" == f or folder / "out" in f.parents for f in watched.folders())
 
 
@@ -417,8 +431,7 @@ def test_a_data_file_read_halfway_through_a_save_is_no_mistake(tmp_path, monkeyp
     data.write_bytes(b"")
     args = cli._parser().parse_args(["watch", "--edition", "a4", "--data", str(data),
                                      "--out", str(tmp_path / "out")])
-    args.shard = None  # as watch.run sets it
-    watcher = Watcher(args)
+    watcher = Watcher(cli.request_from(args))
     assert watcher.changed([data]) == [] and watcher.digests[data] is not None  # the empty file, seen
     real = pipeline.load
 

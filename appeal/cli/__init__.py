@@ -12,7 +12,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from appeal.build.pipeline import build, load, settle_letter_paths, settle_optional_paths
+from appeal.build.plan import Plan, settle
+from appeal.build.request import Request, Signer, parse_shard
 from appeal.build.signals import Terminated, terminate_as_exception
 from appeal.errors import UserError, error_lines, printable
 from appeal.layout.fetcher import RefusedURL
@@ -57,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
                     "gives the modification date), so the same input gives the same bytes.")
     _common(build)
     build.add_argument("--edition", action="append",
-                       choices=[*editions_names(), "letters"],
+                       choices=editions_names(),
                        help="build only this edition (repeatable; default: the handouts, the archive, the "
                             "press editions and the booklets, the sign-on sheets when data/sign-on.yaml "
                             "exists, the letters when the recipients file exists)")
@@ -132,7 +133,7 @@ def _parser() -> argparse.ArgumentParser:
                     "last good files in place. One time-stamped line per rebuild. Ctrl-C stops it. "
                     "For what you publish, run a build: it writes every file or none.")
     _common(watch)
-    watch.add_argument("--edition", action="append", choices=[*editions_names(), "letters"],
+    watch.add_argument("--edition", action="append", choices=editions_names(),
                        help="watch only this edition (repeatable; default: what a build writes)")
     watch.add_argument("--marks", action="store_true", help="crop marks on the press editions")
     watch.add_argument("--output-profile", type=Path, metavar="FILE.icc",
@@ -165,10 +166,10 @@ def _signing_options(parser: argparse.ArgumentParser, key_option: str, key_help:
 
 
 def editions_names() -> list[str]:
-    """The names --edition takes, from the table of outputs (products/editions.py)."""
-    from appeal.products.editions import EDITIONS
+    """The names --edition takes, from the table of products (products/table.py)."""
+    from appeal.products.table import NAMED
 
-    return list(EDITIONS)
+    return NAMED
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -243,22 +244,36 @@ def main(argv: Sequence[str] | None = None) -> int:
 _WRITE_ERRORS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS}
 
 
+def request_from(args: argparse.Namespace) -> Request:
+    """The build (letters, check, watch) that `args` ask for, typed and frozen."""
+    key = getattr(args, "sign_key", None)
+    signer = Signer(key, args.reason, args.location, args.timestamp_url) if key else None
+    shard = getattr(args, "shard", None)
+    return Request(
+        command=args.command, data=args.data, words=args.words, endorsements=args.endorsements,
+        sign_on=args.sign_on, out=args.out, products=tuple(getattr(args, "edition", None) or ()),
+        recipients=args.recipients, letter=args.letter, shard=parse_shard(shard) if shard else None,
+        marks=getattr(args, "marks", False), output_profile=getattr(args, "output_profile", None),
+        signer=signer, debug=args.debug)
+
+
 def _run(args: argparse.Namespace) -> int:
-    if args.command in ("build", "letters", "check"):
-        settle_letter_paths(args)
-        settle_optional_paths(args)
-    if args.command in ("build", "letters"):
-        return build(args)
-    if args.command == "check":
-        return check(args)
+    if args.command in ("build", "letters", "check", "watch"):
+        request = request_from(args)
+        if args.command == "watch":
+            from appeal.build.watch import run as watch
+
+            return watch(request)
+        plan = settle(request)
+        if args.command == "check":
+            return check(plan)
+        from appeal.build.pipeline import build
+
+        return build(plan)
     if args.command == "verify":
         from appeal.verify.report import run
 
         return run(args.pdf, args.extract, args.words, args.trust)
-    if args.command == "watch":
-        from appeal.build.watch import run as watch
-
-        return watch(args)
     if args.command == "schema":
         from appeal.inputs.schema import SCHEMA_DIR, write
 
@@ -266,34 +281,38 @@ def _run(args: argparse.Namespace) -> int:
             print(path)
         return 0
     if args.command == "sign":
-        from appeal.pdf.sign import signing_from
+        from appeal.pdf.sign import load_signing
         from appeal.verify.report import sign_edition
 
-        return sign_edition(args.pdf, args.out, signing_from(args))
+        signer = Signer(args.key, args.reason, args.location, args.timestamp_url)
+        return sign_edition(args.pdf, args.out, load_signing(signer))
     raise AssertionError(args.command)
 
 
-def check(args: argparse.Namespace) -> int:
+def check(plan: Plan) -> int:
     """Validate every data file a build reads; one line per file, nothing written."""
-    data, mailing = load(args, letters=args.letters)
+    from appeal.build.pipeline import load
+
+    request = plan.request
+    data, mailing = load(plan)
     appeal = data.appeal
-    print(f"ok  {args.data}: {len(appeal.body)} paragraphs, {len(appeal.signatories)} signatories, "
+    print(f"ok  {request.data}: {len(appeal.body)} paragraphs, {len(appeal.signatories)} signatories, "
           f"language {appeal.language}")
-    print(f"ok  {args.words}: the words for {appeal.language}")
+    print(f"ok  {request.words}: the words for {appeal.language}")
     if data.endorsements is not None:
         endorsements = data.endorsements
-        print(f"ok  {args.endorsements}: {len(endorsements.published)} endorsements to publish of "
+        print(f"ok  {plan.endorsements}: {len(endorsements.published)} endorsements to publish of "
               f"{endorsements.rows} rows, in {len(data.groups)} group(s)")
         for note in endorsements.notes:
             print(f"note: {note}")
     if data.sign_on is not None:
-        print(f"ok  {args.sign_on}: the sign-on sheet, {data.sign_on.pages} page(s) of rows from "
+        print(f"ok  {plan.sign_on}: the sign-on sheet, {data.sign_on.pages} page(s) of rows from "
               f"No. {data.next_number}")
     if mailing is not None:
-        print(f"ok  {args.letter}: dated {mailing.letter.date.isoformat()}, "
+        print(f"ok  {plan.letter}: dated {mailing.letter.date.isoformat()}, "
               f"{1 + len(mailing.letter.translations)} language(s)")
-        print(f"ok  {args.recipients}: {len(mailing.packs)} recipients"
-              + (f" in shard {args.shard}" if args.shard else ""))
+        print(f"ok  {plan.recipients}: {len(mailing.packs)} recipients"
+              + (f" in shard {request.shard_text}" if request.shard else ""))
         for note in mailing.fallbacks:
             print(f"note: {note}")
     return 0

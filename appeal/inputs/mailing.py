@@ -13,7 +13,6 @@ import jinja2
 from jinja2 import nodes
 from jinja2.sandbox import SandboxedEnvironment
 
-from appeal.errors import UserError
 from appeal.inputs.letter_models import Letter, Recipient, Recipients
 from appeal.inputs.load import Data
 from appeal.inputs.models import LETTER_LIMIT, RECIPIENTS_LIMIT, load_words
@@ -111,11 +110,6 @@ def in_shard(recipient_id: str, number: int, count: int) -> bool:
     """
     digest = hashlib.sha256(recipient_id.encode()).digest()
     return int.from_bytes(digest[:8], "big") % count == number - 1
-def parse_shard(text: str) -> tuple[int, int]:
-    match = re.fullmatch(r"(\d+)/(\d+)", text.strip())
-    if not match or not 1 <= int(match[1]) <= int(match[2]):
-        raise UserError(f"--shard: expected I/N with 1 <= I <= N, such as 2/8, not {text!r}")
-    return int(match[1]), int(match[2])
 def _letter_texts(letter: Letter) -> Iterator[tuple[tuple, str]]:
     sender, signer = letter.sender, letter.signer
     yield ("sender", "organisation"), sender.organisation

@@ -11,9 +11,6 @@ from appeal.inputs.models import Strict, Text
 from appeal.inputs.source import Problem, Source, read_yaml
 
 LIMIT = 256 * 2**10
-# More 10 mm rows than a landscape A4 or Letter page holds (about 17 without the title): the first
-# layout needs only enough to fill every page.
-ROWS_AT_MOST = 20
 
 
 class Columns(Strict):
@@ -69,24 +66,3 @@ def load_sign_on(path: Path, paragraphs: int) -> tuple[SignOn, Source]:
         raise source.error([Problem(("call_paragraph",), (
             f"is {sign_on.call_paragraph}, but the appeal has {paragraphs} paragraphs (counting from 0)"))])
     return sign_on, source
-
-
-def sheet_rows(renderer, html_for, paper: str, pages: int, first: int) -> tuple[str, object]:
-    """The sheet's HTML and layout with as many rows as fill `pages` pages: laid out once with
-    more rows than fit, the rows on the first `pages` pages counted, then laid out with that many."""
-    generous = html_for(range(first, first + ROWS_AT_MOST * pages))
-    document = renderer.document(generous, paper, pdf_tags=True)
-    fitting = sum(_rows_on(page) for page in document.pages[:pages])
-    html = html_for(range(first, first + fitting))
-    return html, renderer.document(html, paper, pdf_tags=True)
-
-
-def _rows_on(page) -> int:
-    count, pending = 0, [page._page_box]
-    while pending:
-        box = pending.pop()
-        if getattr(box, "element_tag", None) == "tr" and "row" in (box.element.get("class") or ""):
-            count += 1
-            continue
-        pending.extend(getattr(box, "children", ()))
-    return count

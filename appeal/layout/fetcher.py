@@ -8,6 +8,7 @@ from urllib.request import url2pathname
 
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
+from appeal.layout.reads import record
 from appeal.paths import STYLE_DIR, TEMPLATE_DIR
 
 
@@ -30,6 +31,7 @@ class AssetFetcher(URLFetcher):
         if scheme == "file":
             path = Path(url2pathname(urlsplit(url).path)).resolve()
             if any(path.is_relative_to(root) for root in self.roots) and path.is_file():
+                record(path)
                 return super().fetch(url, headers)
         folders = " and ".join(str(root) for root in self.roots)
         raise RefusedURL(f"refused to fetch {url}: a build reads only data: URLs and files under "

@@ -12,6 +12,8 @@ import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import jinja2
 from markupsafe import Markup
@@ -19,7 +21,9 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
 from appeal.errors import UserError
+from appeal.layout.boxes import walk
 from appeal.layout.fetcher import AssetFetcher
+from appeal.layout.reads import record, recording
 from appeal.paths import STYLE_DIR, TEMPLATE_DIR
 from appeal.versions import apply_subsetter_choice
 
@@ -79,9 +83,19 @@ def css_page_of(template: str) -> Markup:
     return Markup(" ".join(parts))
 
 
+class _Environment(jinja2.Environment):
+    """Jinja's environment, recording each template it loads (a render's own, and those it extends,
+    imports and includes: the code Jinja compiles loads them through here, cached or not)."""
+
+    def get_template(self, name, parent=None, globals=None):
+        if isinstance(name, str):
+            record(TEMPLATE_DIR / name)
+        return super().get_template(name, parent, globals)
+
+
 @functools.cache
 def environment() -> jinja2.Environment:
-    env = jinja2.Environment(
+    env = _Environment(
         loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -195,22 +209,41 @@ class Rendered:
 
     data: bytes
     pages: int
+    reads: frozenset[Path] = frozenset()  # the templates and assets it was made from (layout.reads)
+
+
+class _Fonts(FontConfiguration):
+    """WeasyPrint's font configuration, recording each @font-face file a stylesheet names: it
+    fetches a face once and skips it in the next stylesheet that names it."""
+
+    def add_font_face(self, rule_descriptors, url_fetcher):
+        for _, url in rule_descriptors.get("src", ()):
+            if isinstance(url, str) and url.startswith("file:"):
+                record(url2pathname(urlsplit(url).path))
+        return super().add_font_face(rule_descriptors, url_fetcher)
 
 
 class Renderer:
     """One FontConfiguration and the compiled stylesheets, reused for every render."""
 
     def __init__(self) -> None:
-        self.font_config = FontConfiguration()
+        self.font_config = _Fonts()
         self.fetcher = AssetFetcher()
-        self.stylesheets: dict[str, CSS] = {}
+        self.stylesheets: dict[str, tuple[CSS, frozenset[Path]]] = {}
 
     def stylesheet(self, paper: str) -> CSS:
-        """`styles/<paper>.css` compiled, once (a4, letter, a5, half-letter, press-a4, press-a5)."""
+        """`styles/<paper>.css` compiled, once (a4, letter, a5, half-letter, press-a4, press-a5);
+        what it read (its imports, its fonts) recorded on every use."""
         if paper not in self.stylesheets:
-            self.stylesheets[paper] = CSS(filename=str(STYLE_DIR / f"{paper}.css"),
-                                          font_config=self.font_config, url_fetcher=self.fetcher)
-        return self.stylesheets[paper]
+            path = STYLE_DIR / f"{paper}.css"
+            with recording() as reads:
+                record(path)
+                css = CSS(filename=str(path), font_config=self.font_config, url_fetcher=self.fetcher)
+            self.stylesheets[paper] = (css, frozenset(reads))
+        css, reads = self.stylesheets[paper]
+        for path in reads:
+            record(path)
+        return css
 
     def document(self, html: str, paper: str, **options):
         """Lay out `html` on `paper`; the WeasyPrint Document (pages can be inspected or copied)."""
@@ -247,29 +280,32 @@ def overflows(document) -> list[Overflow]:
     found = []
     for number, page in enumerate(document.pages, 1):
         page_box = page._page_box
-        area = (page_box.content_box_x(), page_box.content_box_x() + page_box.width)
         bottom = page_box.margin_height()
-        for child in page_box.children:
-            if isinstance(child, boxes.MarginBox):
-                pending = [(child, (child.content_box_x(), child.content_box_x() + child.width),
-                            child.at_keyword)]
-            else:
-                pending = [(child, area, "")]
-            while pending:
-                box, (left, right), key = pending.pop()
-                element = getattr(box, "element", None)
-                tag = getattr(box, "element_tag", None) if element is not None else None
-                if tag == "li":  # the entry's number hangs in its padding
-                    left, right = box.padding_box_x(), box.padding_box_x() + box.padding_width()
-                elif tag == "article":  # a cover letter's padding is its margins
-                    left, right = box.content_box_x(), box.content_box_x() + box.width
-                if element is not None and element.get("data-key") and not isinstance(child, boxes.MarginBox):
-                    key = element.get("data-key")
-                if isinstance(box, boxes.TextBox | boxes.InlineReplacedBox):
-                    start, end = box.position_x, box.position_x + box.margin_width()
-                    if (start < left - _TOLERANCE or end > right + _TOLERANCE or box.position_y < 0
-                            or box.position_y + box.margin_height() > bottom + _TOLERANCE):
-                        text = getattr(box, "text", "") or "(an image)"
-                        found.append(Overflow(number, key, text))
-                pending.extend((kid, (left, right), key) for kid in getattr(box, "children", ()))
+        area = (page_box.content_box_x(), page_box.content_box_x() + page_box.width, "", False)
+        for box, (left, right, key, _) in walk(page_box, area, _frame):
+            if isinstance(box, boxes.TextBox | boxes.InlineReplacedBox):
+                start, end = box.position_x, box.position_x + box.margin_width()
+                if (start < left - _TOLERANCE or end > right + _TOLERANCE or box.position_y < 0
+                        or box.position_y + box.margin_height() > bottom + _TOLERANCE):
+                    text = getattr(box, "text", "") or "(an image)"
+                    found.append(Overflow(number, key, text))
     return found
+
+
+def _frame(box, context: tuple) -> tuple:
+    """(left, right, key, in a margin box): the frame that `box`'s text must stay inside, given its
+    parent's: a margin box's own, an entry's padding box, a cover letter's content box."""
+    from weasyprint.formatting_structure import boxes
+
+    left, right, key, margin = context
+    if isinstance(box, boxes.MarginBox):
+        return box.content_box_x(), box.content_box_x() + box.width, box.at_keyword, True
+    element = getattr(box, "element", None)
+    tag = getattr(box, "element_tag", None) if element is not None else None
+    if tag == "li":  # the entry's number hangs in its padding
+        left, right = box.padding_box_x(), box.padding_box_x() + box.padding_width()
+    elif tag == "article":  # a cover letter's padding is its margins
+        left, right = box.content_box_x(), box.content_box_x() + box.width
+    if element is not None and element.get("data-key") and not margin:
+        key = element.get("data-key")
+    return left, right, key, margin

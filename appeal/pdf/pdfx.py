@@ -22,10 +22,9 @@ from pikepdf import Name
 
 from appeal.errors import UserError
 from appeal.inputs.source import read_limited
-from appeal.paths import STYLE_DIR
+from appeal.paths import DEFAULT_PROFILE
 from appeal.pdf.pdfa import xmp_document
 
-DEFAULT_PROFILE = STYLE_DIR / "icc" / "FOGRA39L-coated.icc"
 MM = 72 / 25.4
 BLEED = 3 * MM
 # With --marks: how far the media reaches beyond the bleed, and where the marks stand in it.

@@ -280,9 +280,9 @@ class Signing:
         sign_file(source, target, self.key, signing_time(recorded, self.key), **self.options())
 
 
-def signing_from(args) -> Signing:
-    """The key named on the command line (`--key` or `--sign-key`), loaded and checked before
+def load_signing(signer) -> Signing:
+    """The key a request names (request.Signer: `--key` or `--sign-key`), loaded and checked before
     anything is laid out, with the reason, location and timestamp authority given beside it."""
-    key = load_key(args.key if getattr(args, "key", None) else args.sign_key)
-    stamper = timestamper(args.timestamp_url) if args.timestamp_url else None
-    return Signing(key, args.reason, args.location, stamper)
+    key = load_key(signer.key)
+    stamper = timestamper(signer.timestamp_url) if signer.timestamp_url else None
+    return Signing(key, signer.reason, signer.location, stamper)

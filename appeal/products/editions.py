@@ -1,4 +1,4 @@
-"""The editions of the appeal: one function each, from validated data to a finished PDF."""
+"""The recipes of the appeal's editions (products/table.py names them): validated data to a finished PDF."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from appeal.errors import UserError
 from appeal.inputs.endorsements import EMBEDDED_NAME
 from appeal.inputs.load import Data
 from appeal.inputs.source import Problem, parse_key_path
+from appeal.layout import boxes
 from appeal.layout.render import (
     Rendered,
     Renderer,
@@ -19,38 +20,25 @@ from appeal.layout.render import (
     render_html,
 )
 from appeal.pdf.pdfa import ArchiveFacts
+from appeal.products.table import ARCHIVE, Product
 
 
 @dataclass(frozen=True)
-class Edition:
-    """One output file: the name `--edition` takes, its file name, its paper, and its kind."""
+class PressSettings:
+    """What a build gives the press editions: the output intent (bundled FOGRA39, or the shop's
+    profile), and whether to draw crop marks."""
 
-    name: str
-    filename: str
-    paper: str
-    kind: str = "handout"  # "handout", "archive", "sign-on", "press" or "booklet"
-
-    @property
-    def archival(self) -> bool:
-        return self.kind == "archive"
+    intent: object  # pdfx.OutputIntent
+    marks: bool = False
 
 
-HANDOUTS = (Edition("a4", "appeal-a4.pdf", "a4"), Edition("letter", "appeal-letter.pdf", "letter"))
-ARCHIVE = Edition("archive", "appeal-archive.pdf", "a4", "archive")
-SIGN_ON = (Edition("sign-on-a4", "sign-on-a4.pdf", "a4", "sign-on"),
-           Edition("sign-on-letter", "sign-on-letter.pdf", "letter", "sign-on"))
-PRESS = (Edition("press-a4", "press/appeal-a4.pdf", "press-a4", "press"),
-         Edition("press-a5", "press/appeal-a5.pdf", "press-a5", "press"))
-BOOKLETS = (Edition("booklet", "appeal-booklet.pdf", "a5", "booklet"),
-            Edition("booklet-letter", "appeal-booklet-letter.pdf", "half-letter", "booklet"))
-EDITIONS = {edition.name: edition for edition in (*HANDOUTS, ARCHIVE, *PRESS, *BOOKLETS, *SIGN_ON)}
-# What a build writes when no --edition is given: the sign-on sheets when their settings exist.
-ALWAYS = (*HANDOUTS, ARCHIVE, *PRESS, *BOOKLETS)
-# Each press edition's trim, in points: A4 and A5; each booklet's sheet: A4 and Letter, landscape.
-TRIMS = {"press-a4": (595.2756, 841.8898), "press-a5": (419.5276, 595.2756)}
-SHEETS = {"a5": (841.8898, 595.2756), "half-letter": (792.0, 612.0)}
-# `sha256sum -c SHA256SUMS` in the output folder checks every PDF of the build.
-CHECKSUMS = "SHA256SUMS"
+@dataclass(frozen=True)
+class Settings:
+    """What a build gives every recipe besides the data: the signing (the archive is signed when
+    it is given), and the press editions' settings."""
+
+    signing: object | None = None  # sign.Signing
+    press: PressSettings | None = None
 
 
 def context(data: Data, **extra) -> dict:
@@ -139,8 +127,6 @@ def archive(renderer: Renderer, data: Data, facts: ArchiveFacts | None = None, s
 def sign_on(renderer: Renderer, data: Data, paper: str) -> Rendered:
     """The sign-on sheet: the title and call to action, then numbered rows to sign in by hand,
     as many as fill the pages the settings ask for."""
-    from appeal.inputs.signon import sheet_rows
-
     def html_for(numbers) -> str:
         return render_html("signon.html", **context(data, sheet=data.sign_on, numbers=numbers))
 
@@ -149,16 +135,7 @@ def sign_on(renderer: Renderer, data: Data, paper: str) -> Rendered:
     return Rendered(document.write_pdf(pdf_tags=True), len(document.pages))
 
 
-@dataclass(frozen=True)
-class PressSettings:
-    """What a build gives the press editions: the output intent (bundled FOGRA39, or the shop's
-    profile), and whether to draw crop marks."""
-
-    intent: object  # press.OutputIntent
-    marks: bool = False
-
-
-def press(renderer: Renderer, data: Data, edition: Edition, settings: PressSettings) -> Rendered:
+def press(renderer: Renderer, data: Data, edition: Product, settings: Settings) -> Rendered:
     """The appeal for a print shop: PDF/X-4, CMYK, a 3 mm bleed, single pages in reading order;
     checked as a preflight would check it before anything is written."""
     from appeal.pdf import pdfx
@@ -173,15 +150,16 @@ def press(renderer: Renderer, data: Data, edition: Edition, settings: PressSetti
         created_xmp=pdf_date(appeal.date), modified_xmp=pdf_date(modified),
         creator_tool=f"appeal-edition {tool_version()} (press edition, {edition.paper}, PDF/X-4)",
         producer=stack())
-    pdf = pdfx.finish(document.write_pdf(), facts, settings.intent, settings.marks)
-    problems = pdfx.problems(pdf, TRIMS[edition.paper], settings.marks)
+    press_settings = settings.press or PressSettings(pdfx.output_intent(None))
+    pdf = pdfx.finish(document.write_pdf(), facts, press_settings.intent, press_settings.marks)
+    problems = pdfx.problems(pdf, edition.size, press_settings.marks)
     if problems:
         raise UserError(f"{edition.filename}: the press edition just built would fail a print shop's "
                         "preflight, so the build stops and writes nothing:\n  " + "\n  ".join(problems[:12]))
     return Rendered(pdf, len(document.pages))
 
 
-def booklet(renderer: Renderer, data: Data, edition: Edition) -> Rendered:
+def booklet(renderer: Renderer, data: Data, edition: Product, settings: Settings | None = None) -> Rendered:
     """The appeal as a booklet for the office printer: its A5 (half Letter) pages, padded with
     blank pages before the signature pages to a multiple of 4, imposed two to a sheet."""
     from appeal.pdf.impose import blanks_needed, impose
@@ -198,25 +176,43 @@ def booklet(renderer: Renderer, data: Data, edition: Edition) -> Rendered:
             "/CreationDate": pdf_info_date(appeal.date),
             "/ModDate": pdf_info_date(modification_time(appeal.date)), "/Producer": "appeal-edition",
             "/Creator": f"appeal-edition {tool_version()} (booklet, {edition.paper})"}
-    pdf = impose(document.write_pdf(), SHEETS[edition.paper], info, appeal.language)
+    pdf = impose(document.write_pdf(), edition.size, info, appeal.language)
     return Rendered(pdf, len(document.pages) // 2)
 
 
-def make(edition: Edition, renderer: Renderer, data: Data, signing=None,
-         press_settings: PressSettings | None = None) -> Rendered:
-    """The edition's PDF; the archive is signed when `signing` is given (handouts are for print)."""
-    if edition.archival:
-        return archive(renderer, data, signing=signing)
-    if edition.kind == "sign-on":
-        return sign_on(renderer, data, edition.paper)
-    if edition.kind == "press":
-        return press(renderer, data, edition, press_settings or PressSettings(_default_intent()))
-    if edition.kind == "booklet":
-        return booklet(renderer, data, edition)
-    return handout(renderer, data, edition.paper)
+# More 10 mm rows than a landscape A4 or Letter page holds (about 17 without the title): the first
+# layout of a sign-on sheet needs only enough to fill every page.
+ROWS_AT_MOST = 20
 
 
-def _default_intent():
-    from appeal.pdf.pdfx import output_intent
+def sheet_rows(renderer, html_for, paper: str, pages: int, first: int) -> tuple[str, object]:
+    """The sheet's HTML and layout with as many rows as fill `pages` pages: laid out once with
+    more rows than fit, the rows on the first `pages` pages counted, then laid out with that many."""
+    generous = html_for(range(first, first + ROWS_AT_MOST * pages))
+    document = renderer.document(generous, paper, pdf_tags=True)
+    fitting = sum(_rows_on(page) for page in document.pages[:pages])
+    html = html_for(range(first, first + fitting))
+    return html, renderer.document(html, paper, pdf_tags=True)
 
-    return output_intent(None)
+
+def _is_row(box) -> bool:
+    return box.element_tag == "tr" and "row" in (box.element.get("class") or "")
+
+
+def _rows_on(page) -> int:
+    return boxes.count(page, _is_row)
+
+
+# The recipes the table names that need more than the paper: each is called as
+# recipe(renderer, data, product, settings); press() and booklet() above already are.
+
+def handout_edition(renderer: Renderer, data: Data, product: Product, settings: Settings) -> Rendered:
+    return handout(renderer, data, product.paper)
+
+
+def archive_edition(renderer: Renderer, data: Data, product: Product, settings: Settings) -> Rendered:
+    return archive(renderer, data, signing=settings.signing)
+
+
+def sign_on_edition(renderer: Renderer, data: Data, product: Product, settings: Settings) -> Rendered:
+    return sign_on(renderer, data, product.paper)

@@ -1,0 +1,107 @@
+"""The plan of a build: which products it makes, from which files, settled as the files are now."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from appeal.build.request import Request
+from appeal.errors import UserError
+from appeal.paths import DATA_DIR, DEFAULT_PROFILE
+from appeal.products.table import PRODUCTS, ROWS, Product
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one build does: the request, the editions it makes (in the table's order), whether it
+    writes the letters, and the path of every data file it reads."""
+
+    request: Request
+    editions: tuple[Product, ...]
+    letters: bool
+    endorsements: Path | None  # None: there are none
+    sign_on: Path | None  # None: no sign-on sheet settings
+    letter: Path
+    recipients: Path
+
+    @property
+    def products(self) -> tuple[Product, ...]:
+        """Every row this build writes, SHA256SUMS last."""
+        letters = (PRODUCTS["letters"],) if self.letters else ()
+        return (*self.editions, *letters, PRODUCTS["checksums"])
+
+    @property
+    def inputs(self) -> dict[str, Path]:
+        """The data files by the names the table's `reads` use; those that are not read are left out."""
+        request = self.request
+        found = {"appeal": request.data, "words": request.words, "endorsements": self.endorsements,
+                 "sign-on": self.sign_on, "output-profile": request.output_profile or DEFAULT_PROFILE}
+        if self.letters:
+            found |= {"letter": self.letter, "recipients": self.recipients}
+        return {name: path for name, path in found.items() if path is not None}
+
+    def reads(self, product: Product) -> dict[str, Path]:
+        """The data files `product` reads, by name."""
+        return {name: path for name, path in self.inputs.items() if name in product.reads}
+
+    @property
+    def press(self) -> bool:
+        return any(product.kind == "press" for product in self.editions)
+
+    @property
+    def reads_sign_on(self) -> bool:
+        """Whether the sign-on settings are loaded: for a sign-on sheet, and by `check` whenever
+        they exist."""
+        return self.request.command == "check" or any(p.kind == "sign-on" for p in self.editions)
+
+
+def settle(request: Request) -> Plan:
+    """The plan for `request`: a path the user names must exist; with none named, the letters are
+    built when data/recipients.yaml exists, the sign-on sheets when data/sign-on.yaml does, and
+    data/endorsements.csv is read when it exists."""
+    named_letter_files = [option for option, value in (("--recipients", request.recipients),
+                                                       ("--letter", request.letter)) if value is not None]
+    recipients = request.recipients or DATA_DIR / "recipients.yaml"
+    letter = request.letter or DATA_DIR / "letter.yaml"
+    named = ("letters",) if request.command == "letters" else request.products
+    if request.command != "check" and named:
+        letters = "letters" in named
+    else:
+        letters = bool(named_letter_files) or recipients.is_file()
+    if not letters:
+        given = named_letter_files + (["--shard"] if request.shard else [])
+        if given:
+            them = "them" if len(given) > 1 else "it"
+            raise UserError(f"{' and '.join(given)}: only the letters use {them}, and this build writes "
+                            "none; add --edition letters")
+    for option, path in (("--recipients", recipients), ("--letter", letter)):
+        if letters and not path.is_file():
+            raise UserError(f"{path}: {_missing(path)} ({option[2:]} of the letters)")
+    endorsements = _optional(request.endorsements, "endorsements.csv", "--endorsements")
+    sign_on = _optional(request.sign_on, "sign-on.yaml", "--sign-on")
+    if named:
+        chosen = {name for name in named if name != "letters"}
+    else:
+        wanted = {"always", *(["sign-on"] if sign_on else [])}
+        chosen = {row.name for row in ROWS if row.edition and row.when in wanted}
+    editions = tuple(row for row in ROWS if row.name in chosen)
+    if any(product.kind == "sign-on" for product in editions) and sign_on is None:
+        raise UserError(f"--edition sign-on-*: no sign-on sheet settings ({DATA_DIR / 'sign-on.yaml'} or "
+                        "--sign-on PATH)")
+    plan = Plan(request, editions, letters, endorsements, sign_on, letter, recipients)
+    if request.command != "check" and not plan.press and (request.marks or request.output_profile):
+        raise UserError("--marks and --output-profile: only the press editions use them, and this build "
+                        "writes none; add --edition press-a4 or press-a5")
+    return plan
+
+
+def _optional(named: Path | None, default: str, option: str) -> Path | None:
+    if named is None:
+        return DATA_DIR / default if (DATA_DIR / default).is_file() else None
+    if not named.is_file():
+        raise UserError(f"{named}: {_missing(named)} ({option})")
+    return named
+
+
+def _missing(path: Path) -> str:
+    return "no such file" if not path.exists() else "not a file"

@@ -1,0 +1,107 @@
+"""The letter packs assembled: each cover letter and the appeal behind it, and the print file of them all."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+
+import pikepdf
+
+from appeal.build.commit import write_file
+from appeal.errors import UserError
+from appeal.inputs.mailing import Mailing, Pack
+from appeal.layout.render import pdf_info_date
+from appeal.pdf.concat import Concatenation
+from appeal.products.stationery import saved
+from appeal.versions import tool_version
+
+
+@dataclass(frozen=True)
+class Written:
+    """One pack written: for the summary and for the combined print file."""
+
+    path: Path
+    pages: int
+    size: int
+    sha256: str  # of the bytes written, taken from memory: the commit's SHA256SUMS reads no pack again
+
+
+def assemble(mailing: Mailing, packs: Sequence[Pack], letters_pdf: bytes, appeal_pdf: bytes,
+             pack_path: Callable[[str], Path], combined_path: Path, signing=None) -> list[Written]:
+    """Write each pack (cover letter, then the appeal) and one file of all of them for printing,
+    each pack padded to an even page count so that duplex printing starts every pack on a new sheet.
+    """
+    written = []
+    with pikepdf.open(BytesIO(letters_pdf)) as covers, pikepdf.open(BytesIO(appeal_pdf)) as appeal, \
+            pikepdf.new() as combined:
+        appeal_pages = list(appeal.pages)
+        for number, pack in enumerate(packs):
+            with pikepdf.new() as single:
+                single.pages.append(covers.pages[number])
+                single.pages.extend(appeal_pages)
+                _describe(single, mailing, pack)
+                target = pack_path(pack.recipient.id)
+                data = saved(single)
+                if signing is not None:
+                    data = signing(data, signed_at(mailing))
+                write_file(target, data)
+                digest = hashlib.sha256(data).hexdigest()
+                written.append(Written(target, len(single.pages), len(data), digest))
+            combined.pages.append(covers.pages[number])
+            combined.pages.extend(appeal_pages)
+            if (1 + len(appeal_pages)) % 2:
+                box = covers.pages[number].mediabox
+                combined.add_blank_page(page_size=(float(box[2]), float(box[3])))
+        _describe(combined, mailing, None)
+        write_file(combined_path, saved(combined))
+    return written
+
+
+def _info(mailing: Mailing, pack: Pack | None) -> dict[str, str]:
+    """The information dictionary of a pack (or, with None, of the print file of them all)."""
+    letter = mailing.letter
+    date = pdf_info_date(letter.date)
+    return {
+        "/Title": pack.subject if pack else letter.subject,
+        "/Author": letter.sender.organisation,
+        "/Subject": f"To {pack.recipient.addressee}" if pack else "Cover letters with the appeal",
+        "/CreationDate": date,
+        "/ModDate": date,
+        "/Producer": "appeal-edition",
+        # The mark verify and sign recognise a pack or print file by (verify.edition_kind).
+        "/Creator": f"appeal-edition {tool_version()} "
+                    f"({'letter pack' if pack else 'print file of letter packs'})",
+    }
+
+
+def _describe(pdf: pikepdf.Pdf, mailing: Mailing, pack: Pack | None) -> None:
+    info = _info(mailing, pack)
+    pdf.docinfo = pdf.make_indirect(pikepdf.Dictionary({k: pikepdf.String(v) for k, v in info.items()}))
+    language = pack.language if pack else mailing.letter.language
+    pdf.Root.Lang = pikepdf.String(language)
+
+
+def merge(parts: Sequence[Path], target: Path, mailing: Mailing) -> int:
+    """The combined print file from the chunks' combined files, in order; its page count.
+
+    Streamed part by part (pdfcat): a parliament's 60,000 pages never sit in memory at once.
+    """
+    try:
+        with target.open("wb") as out:
+            concatenation = Concatenation(out)
+            for path in parts:
+                with pikepdf.open(path) as part:
+                    concatenation.add(part)
+            return concatenation.close(info=_info(mailing, None), catalog={"/Lang": mailing.letter.language})
+    except OSError as exc:
+        raise UserError(f"{target}: cannot be written: {exc.strerror or exc}") from None
+
+
+def signed_at(mailing: Mailing) -> dt.datetime:
+    """The time a letter's signature states (unless SOURCE_DATE_EPOCH says otherwise): its date."""
+    day = mailing.letter.date
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
