@@ -14,18 +14,15 @@ from appeal.errors import UserError, printable
 from appeal.inputs.source import read_limited
 from appeal.paths import DATA_DIR
 from appeal.pdf.pdfa import SOURCE_NAME
-from appeal.verify.checks import (
+from appeal.verify.checks import PDF_LIMIT, checks, file_checks, self_check
+from appeal.verify.reading import (
     LETTER_KINDS,
-    PDF_LIMIT,
     Check,
-    _mark,
-    _modified,
-    checks,
     edition_kind,
-    file_checks,
     has_signature,
+    modified_at,
     open_pdf,
-    self_check,
+    read_mark,
 )
 
 
@@ -105,14 +102,14 @@ def sign_edition(path: Path, out: Path | None, signing) -> int:
     with open_pdf(data, str(path)) as pdf:
         if has_signature(pdf):
             raise UserError(f"{path}: is signed already; sign the unsigned edition instead")
-        mark = _mark(pdf)
+        mark = read_mark(pdf)
         kind = edition_kind(pdf, mark)
         if mark.ours:
             fields = {str(field.get("/T", "")) for field in pdf.Root.get("/AcroForm", {}).get("/Fields", [])}
             if SIGNATURE_FIELD not in fields:
                 raise UserError(f"{path}: an archival edition without an empty signature field (made "
                                 "before they carried one); rebuild it, then sign")
-            field, recorded = SIGNATURE_FIELD, _modified(pdf)
+            field, recorded = SIGNATURE_FIELD, modified_at(pdf)
         elif kind in LETTER_KINDS:
             field, recorded = None, _info_date(pdf)
         else:
