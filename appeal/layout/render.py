@@ -129,20 +129,6 @@ def _template_place(exc: jinja2.TemplateError, template: str) -> str:
     return f"{folder.name}/{template}"
 
 
-def pdf_date(day: dt.date | dt.datetime) -> str:
-    """A W3C date-time for <meta name="dcterms.*">, always in UTC so no time zone leaks in."""
-    if isinstance(day, dt.datetime):
-        return day.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return f"{day.isoformat()}T00:00:00Z"
-
-
-def pdf_info_date(moment: dt.date | dt.datetime) -> str:
-    """A date for the PDF information dictionary (ISO 32000-1, 7.9.4), in UTC: D:20250616000000Z."""
-    if not isinstance(moment, dt.datetime):
-        moment = dt.datetime(moment.year, moment.month, moment.day, tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC).strftime("D:%Y%m%d%H%M%SZ")
-
-
 def modification_time(day: dt.date) -> dt.datetime:
     """SOURCE_DATE_EPOCH when the caller sets it (reproducible-builds.org), else the appeal's date."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()

@@ -10,7 +10,7 @@ from typing import Any
 
 import pikepdf
 
-from appeal.pdf.pdfa import TOOL
+from appeal.pdf.metadata import TOOL
 from appeal.pdf.untrusted import Unreadable
 
 # The resolution pages are compared at: a letter of 8 pt body text is about 17 pixels high.

@@ -12,6 +12,8 @@ from io import BytesIO
 
 import pikepdf
 
+from appeal.pdf.metadata import Metadata
+
 
 def blanks_needed(pages: int) -> int:
     """The blank pages that make `pages` a multiple of 4 (products/editions.py puts them before the
@@ -30,7 +32,7 @@ def sheet_order(pages: int) -> list[tuple[int, int]]:
     return sides
 
 
-def impose(pdf_data: bytes, sheet: tuple[float, float], info: dict[str, str], language: str) -> bytes:
+def impose(pdf_data: bytes, sheet: tuple[float, float], metadata: Metadata) -> bytes:
     """The pages of `pdf_data` (all the same size, a multiple of 4 in number) two to a landscape
     `sheet` (width, height in points), meeting at its middle, in saddle-stitch order. A4 is a
     millimetre wider than two A5 pages: half a millimetre each side of the pair stays blank."""
@@ -53,9 +55,8 @@ def impose(pdf_data: bytes, sheet: tuple[float, float], info: dict[str, str], la
                     forms[number - 1], name, pikepdf.Rectangle(x, (sheet[1] - height) / 2, x + width,
                                                                (sheet[1] + height) / 2))
                 side.contents_add(booklet.make_stream(b"q\n" + placement + b"\nQ\n"))
-        booklet.docinfo = booklet.make_indirect(pikepdf.Dictionary(
-            {key: pikepdf.String(value) for key, value in info.items()}))
-        booklet.Root.Lang = pikepdf.String(language)
+        metadata.write_info(booklet)
+        booklet.Root.Lang = pikepdf.String(metadata.language)
         out = BytesIO()
         booklet.save(out, deterministic_id=True, compress_streams=True)
         return out.getvalue()

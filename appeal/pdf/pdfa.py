@@ -14,9 +14,8 @@ from pikepdf import Name
 
 from appeal.inputs.endorsements import EMBEDDED_NAME
 from appeal.inputs.models import Appeal
-from appeal.layout.render import pdf_info_date
+from appeal.pdf.metadata import Metadata, info_date, mark
 
-TOOL = "appeal-edition"
 # The empty signature field every archive carries, for `build.py sign` to fill (pdf/sign.py).
 SIGNATURE_FIELD = "Signature"
 SOURCE_NAME = "appeal.yaml"
@@ -50,49 +49,17 @@ class ArchiveFacts:
     def creator_tool(self) -> str:
         # The mark `verify` reads: this tool, the edition, the fingerprint of the code, templates,
         # styles and words that laid it out, and the stack that made the file.
-        return f"{TOOL} {self.version} ({self.edition}; fingerprint {self.fingerprint}); {self.stack}"
+        return f"{mark(self.version, f'{self.edition}; fingerprint {self.fingerprint}')}; {self.stack}"
 
     @property
     def author(self) -> str:
         return self.appeal.authors
 
-
-def _xmp_date(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-XMP_BEGIN = '''<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
-<x:xmpmeta xmlns:x="adobe:ns:meta/">
- <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
-  <rdf:Description rdf:about=""
-    xmlns:dc="http://purl.org/dc/elements/1.1/"
-    xmlns:pdf="http://ns.adobe.com/pdf/1.3/"
-    xmlns:xmp="http://ns.adobe.com/xap/1.0/"'''
-XMP_END = """  </rdf:Description>
- </rdf:RDF>
-</x:xmpmeta>
-<?xpacket end="r"?>"""
-
-
-def xmp_document(namespaces: str, title: str, author: str, subject: str, producer: str,
-                 creator_tool: str, created: str, modified: str, claims: str) -> bytes:
-    """An XMP packet describing a PDF the way its information dictionary does (the archive and
-    the press editions make theirs so), with `namespaces` declared and `claims` added: the
-    standards it claims and what they require besides."""
-    x = escape
-    return f"""{XMP_BEGIN}
-{namespaces}>
-   <dc:format>application/pdf</dc:format>
-   <dc:title><rdf:Alt><rdf:li xml:lang="x-default">{x(title)}</rdf:li></rdf:Alt></dc:title>
-   <dc:creator><rdf:Seq><rdf:li>{x(author)}</rdf:li></rdf:Seq></dc:creator>
-   <dc:description><rdf:Alt><rdf:li xml:lang="x-default">{x(subject)}</rdf:li></rdf:Alt></dc:description>
-   <pdf:Producer>{x(producer)}</pdf:Producer>
-   <xmp:CreatorTool>{x(creator_tool)}</xmp:CreatorTool>
-   <xmp:CreateDate>{created}</xmp:CreateDate>
-   <xmp:ModifyDate>{modified}</xmp:ModifyDate>
-   <xmp:MetadataDate>{modified}</xmp:MetadataDate>
-{claims}
-{XMP_END}""".encode()
+    @property
+    def metadata(self) -> Metadata:
+        appeal = self.appeal
+        return Metadata(appeal.title, self.author, appeal.subject or appeal.title, self.created,
+                        self.modified, self.creator_tool, self.stack, keywords=", ".join(appeal.keywords))
 
 
 def xmp_packet(facts: ArchiveFacts) -> bytes:
@@ -133,8 +100,7 @@ def xmp_packet(facts: ArchiveFacts) -> bytes:
      </rdf:li>
     </rdf:Bag>
    </pdfaExtension:schemas>"""
-    return xmp_document(namespaces, appeal.title, facts.author, appeal.subject or appeal.title, facts.stack,
-                        facts.creator_tool, _xmp_date(facts.created), _xmp_date(facts.modified), claims)
+    return facts.metadata.xmp(namespaces, claims)
 
 
 def finish(pdf_data: bytes, facts: ArchiveFacts) -> bytes:
@@ -146,7 +112,7 @@ def finish(pdf_data: bytes, facts: ArchiveFacts) -> bytes:
     any) are attached by pikepdf with fixed dates.
     """
     with pikepdf.open(BytesIO(pdf_data)) as pdf:
-        created, modified = pdf_info_date(facts.created), pdf_info_date(facts.modified)
+        created, modified = info_date(facts.created), info_date(facts.modified)
         sources = [(SOURCE_NAME, facts.source, SOURCE_MIME, "The source data of this edition")]
         if facts.endorsements is not None:
             sources.append((EMBEDDED_NAME, facts.endorsements, ENDORSEMENTS_MIME,
@@ -165,15 +131,7 @@ def finish(pdf_data: bytes, facts: ArchiveFacts) -> bytes:
         pdf.Root.AF = pikepdf.Array(specs)
         # The stream is left uncompressed: PDF/A requires the XMP to be readable as it stands.
         pdf.Root.Metadata = pdf.make_stream(xmp_packet(facts), Type=Name.Metadata, Subtype=Name.XML)
-        info = pdf.docinfo
-        info.Title = facts.appeal.title
-        info.Author = facts.author
-        info.Subject = facts.appeal.subject or facts.appeal.title
-        info.Keywords = ", ".join(facts.appeal.keywords)
-        info.Creator = facts.creator_tool
-        info.Producer = facts.stack
-        info.CreationDate = created
-        info.ModDate = modified
+        facts.metadata.write_info(pdf, replace=False)
         out = BytesIO()
         pdf.save(out, deterministic_id=True, compress_streams=True,
                  object_stream_mode=pikepdf.ObjectStreamMode.preserve)

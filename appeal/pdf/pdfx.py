@@ -23,7 +23,7 @@ from pikepdf import Name
 from appeal.errors import UserError
 from appeal.inputs.source import read_limited
 from appeal.paths import DEFAULT_PROFILE
-from appeal.pdf.pdfa import xmp_document
+from appeal.pdf.metadata import Metadata
 
 MM = 72 / 25.4
 BLEED = 3 * MM
@@ -129,20 +129,7 @@ def profile_description(data: bytes, strict: bool = False) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class PressFacts:
-    title: str
-    author: str
-    subject: str
-    created: str  # D:20250616000000Z
-    modified: str
-    created_xmp: str  # 2025-06-16T00:00:00Z
-    modified_xmp: str
-    creator_tool: str
-    producer: str
-
-
-def finish(pdf_data: bytes, facts: PressFacts, intent: OutputIntent, marks: bool = False) -> bytes:
+def finish(pdf_data: bytes, metadata: Metadata, intent: OutputIntent, marks: bool = False) -> bytes:
     """WeasyPrint's CMYK pages with their bleed made PDF/X-4 (module docstring)."""
     content_id = hashlib.sha256(pdf_data + intent.profile).hexdigest()
     with pikepdf.open(BytesIO(pdf_data)) as pdf:
@@ -159,27 +146,17 @@ def finish(pdf_data: bytes, facts: PressFacts, intent: OutputIntent, marks: bool
             Type=Name.OutputIntent, S=Name.GTS_PDFX, OutputConditionIdentifier=intent.identifier,
             OutputCondition=intent.condition, Info=intent.condition, RegistryName=intent.registry,
             DestOutputProfile=profile)])
-        pdf.Root.Metadata = pdf.make_stream(xmp_packet(facts, content_id), Type=Name.Metadata,
+        pdf.Root.Metadata = pdf.make_stream(xmp_packet(metadata, content_id), Type=Name.Metadata,
                                             Subtype=Name.XML)
-        info = pdf.docinfo
-        for key in list(info.keys()):
-            del info[key]
-        info.Title = facts.title
-        info.Author = facts.author
-        info.Subject = facts.subject
-        info.Creator = facts.creator_tool
-        info.Producer = facts.producer
-        info.CreationDate = facts.created
-        info.ModDate = facts.modified
-        info.Trapped = Name("/False")
-        info.GTS_PDFXVersion = "PDF/X-4"
+        metadata.write_info(pdf, Trapped="False")
+        pdf.docinfo.GTS_PDFXVersion = "PDF/X-4"
         out = BytesIO()
         pdf.save(out, deterministic_id=True, compress_streams=True,
                  object_stream_mode=pikepdf.ObjectStreamMode.preserve)
     return out.getvalue()
 
 
-def xmp_packet(facts: PressFacts, content_id: str) -> bytes:
+def xmp_packet(metadata: Metadata, content_id: str) -> bytes:
     """XMP claiming PDF/X-4 (ISO 15930-7), with the document and instance identifiers derived from
     the content: the same pages and profile give the same identifiers, so the bytes reproduce."""
     document = uuid.uuid5(uuid.NAMESPACE_URL, f"appeal-edition:press:{content_id}")
@@ -191,8 +168,7 @@ def xmp_packet(facts: PressFacts, content_id: str) -> bytes:
    <xmpMM:VersionID>1</xmpMM:VersionID>
    <xmpMM:RenditionClass>default</xmpMM:RenditionClass>
    <pdfxid:GTS_PDFXVersion>PDF/X-4</pdfxid:GTS_PDFXVersion>"""
-    return xmp_document(namespaces, facts.title, facts.author, facts.subject, facts.producer,
-                        facts.creator_tool, facts.created_xmp, facts.modified_xmp, claims)
+    return metadata.xmp(namespaces, claims)
 
 
 def crop_marks(pdf: pikepdf.Pdf, page: pikepdf.Page) -> None:

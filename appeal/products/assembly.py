@@ -14,8 +14,8 @@ import pikepdf
 from appeal.build.commit import write_file
 from appeal.errors import UserError
 from appeal.inputs.mailing import Mailing, Pack
-from appeal.layout.render import pdf_info_date
 from appeal.pdf.concat import Concatenation
+from appeal.pdf.metadata import TOOL, Metadata, mark
 from appeal.products.stationery import saved
 from appeal.versions import tool_version
 
@@ -61,28 +61,22 @@ def assemble(mailing: Mailing, packs: Sequence[Pack], letters_pdf: bytes, appeal
     return written
 
 
-def _info(mailing: Mailing, pack: Pack | None) -> dict[str, str]:
-    """The information dictionary of a pack (or, with None, of the print file of them all)."""
+def _metadata(mailing: Mailing, pack: Pack | None) -> Metadata:
+    """What a pack (or, with None, the print file of them all) says about itself; its Creator is
+    the mark verify and sign tell a pack or print file by (verify/reading.edition_kind)."""
     letter = mailing.letter
-    date = pdf_info_date(letter.date)
-    return {
-        "/Title": pack.subject if pack else letter.subject,
-        "/Author": letter.sender.organisation,
-        "/Subject": f"To {pack.recipient.addressee}" if pack else "Cover letters with the appeal",
-        "/CreationDate": date,
-        "/ModDate": date,
-        "/Producer": "appeal-edition",
-        # The mark verify and sign recognise a pack or print file by (verify.edition_kind).
-        "/Creator": f"appeal-edition {tool_version()} "
-                    f"({'letter pack' if pack else 'print file of letter packs'})",
-    }
+    return Metadata(
+        title=pack.subject if pack else letter.subject, author=letter.sender.organisation,
+        subject=f"To {pack.recipient.addressee}" if pack else "Cover letters with the appeal",
+        created=letter.date, modified=letter.date,
+        creator=mark(tool_version(), "letter pack" if pack else "print file of letter packs"),
+        producer=TOOL, language=pack.language if pack else letter.language)
 
 
 def _describe(pdf: pikepdf.Pdf, mailing: Mailing, pack: Pack | None) -> None:
-    info = _info(mailing, pack)
-    pdf.docinfo = pdf.make_indirect(pikepdf.Dictionary({k: pikepdf.String(v) for k, v in info.items()}))
-    language = pack.language if pack else mailing.letter.language
-    pdf.Root.Lang = pikepdf.String(language)
+    metadata = _metadata(mailing, pack)
+    metadata.write_info(pdf)
+    pdf.Root.Lang = pikepdf.String(metadata.language)
 
 
 def merge(parts: Sequence[Path], target: Path, mailing: Mailing) -> int:
@@ -96,7 +90,8 @@ def merge(parts: Sequence[Path], target: Path, mailing: Mailing) -> int:
             for path in parts:
                 with pikepdf.open(path) as part:
                     concatenation.add(part)
-            return concatenation.close(info=_info(mailing, None), catalog={"/Lang": mailing.letter.language})
+            return concatenation.close(info=_metadata(mailing, None).info(),
+                                       catalog={"/Lang": mailing.letter.language})
     except OSError as exc:
         raise UserError(f"{target}: cannot be written: {exc.strerror or exc}") from None
 

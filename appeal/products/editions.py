@@ -15,10 +15,9 @@ from appeal.layout.render import (
     Renderer,
     modification_time,
     overflows,
-    pdf_date,
-    pdf_info_date,
     render_html,
 )
+from appeal.pdf.metadata import TOOL, Metadata, mark, xmp_date
 from appeal.pdf.pdfa import ArchiveFacts
 from appeal.products.table import ARCHIVE, Product
 
@@ -43,8 +42,8 @@ class Settings:
 
 def context(data: Data, **extra) -> dict:
     appeal = data.appeal
-    return {"appeal": appeal, "words": data.words, "groups": data.groups, "created": pdf_date(appeal.date),
-            "modified": pdf_date(modification_time(appeal.date)), **extra}
+    return {"appeal": appeal, "words": data.words, "groups": data.groups, "created": xmp_date(appeal.date),
+            "modified": xmp_date(modification_time(appeal.date)), **extra}
 
 
 def laid_out(renderer: Renderer, html: str, paper: str, data: Data, **options):
@@ -82,6 +81,17 @@ def check_overflows(document, data: Data) -> None:
         raise data.sign_on_source.error(problems["sign-on"])
     if messages:
         raise UserError("\n".join(messages))
+
+
+def appeal_metadata(data: Data, kind: str, producer: str = TOOL) -> Metadata:
+    """What a press edition or a booklet says about itself (pdf/metadata.py): the appeal's title,
+    authors and dates, and the tool's mark for `kind`."""
+    from appeal.versions import tool_version
+
+    appeal = data.appeal
+    return Metadata(appeal.title, appeal.authors, appeal.subject or appeal.title, appeal.date,
+                    modification_time(appeal.date), mark(tool_version(), kind), producer,
+                    language=appeal.language)
 
 
 def handout(renderer: Renderer, data: Data, paper: str) -> Rendered:
@@ -139,17 +149,10 @@ def press(renderer: Renderer, data: Data, edition: Product, settings: Settings) 
     """The appeal for a print shop: PDF/X-4, CMYK, a 3 mm bleed, single pages in reading order;
     checked as a preflight would check it before anything is written."""
     from appeal.pdf import pdfx
-    from appeal.versions import stack, tool_version
+    from appeal.versions import stack
 
-    appeal = data.appeal
     document = laid_out(renderer, render_html("handout.html", **context(data)), edition.paper, data)
-    modified = modification_time(appeal.date)
-    facts = pdfx.PressFacts(
-        title=appeal.title, author=appeal.authors, subject=appeal.subject or appeal.title,
-        created=pdf_info_date(appeal.date), modified=pdf_info_date(modified),
-        created_xmp=pdf_date(appeal.date), modified_xmp=pdf_date(modified),
-        creator_tool=f"appeal-edition {tool_version()} (press edition, {edition.paper}, PDF/X-4)",
-        producer=stack())
+    facts = appeal_metadata(data, f"press edition, {edition.paper}, PDF/X-4", producer=stack())
     press_settings = settings.press or PressSettings(pdfx.output_intent(None))
     pdf = pdfx.finish(document.write_pdf(), facts, press_settings.intent, press_settings.marks)
     problems = pdfx.problems(pdf, edition.size, press_settings.marks)
@@ -169,14 +172,7 @@ def booklet(renderer: Renderer, data: Data, edition: Product, settings: Settings
     if blanks:  # laid out again, so that every page's footer gives its number in the booklet
         html = render_html("handout.html", **context(data, blanks=blanks))
         document = laid_out(renderer, html, edition.paper, data)
-    from appeal.versions import tool_version
-
-    appeal = data.appeal
-    info = {"/Title": appeal.title, "/Author": appeal.authors, "/Subject": appeal.subject or appeal.title,
-            "/CreationDate": pdf_info_date(appeal.date),
-            "/ModDate": pdf_info_date(modification_time(appeal.date)), "/Producer": "appeal-edition",
-            "/Creator": f"appeal-edition {tool_version()} (booklet, {edition.paper})"}
-    pdf = impose(document.write_pdf(), edition.size, info, appeal.language)
+    pdf = impose(document.write_pdf(), edition.size, appeal_metadata(data, f"booklet, {edition.paper}"))
     return Rendered(pdf, len(document.pages) // 2)
 
 

@@ -31,7 +31,8 @@ from appeal.inputs.endorsements import EMBEDDED_NAME, Endorsements, load_endorse
 from appeal.inputs.endorsements import LIMIT as ENDORSEMENTS_LIMIT
 from appeal.inputs.models import Appeal, load_appeal
 from appeal.pdf.compare import COMPARE_DPI
-from appeal.pdf.pdfa import ENDORSEMENTS_MIME, SOURCE_NAME, TOOL
+from appeal.pdf.metadata import TOOL
+from appeal.pdf.pdfa import ENDORSEMENTS_MIME, SOURCE_NAME
 from appeal.pdf.revisions import changes, revisions, roles, signature_revision_problems, summary
 from appeal.pdf.untrusted import Unreadable, preflight
 from appeal.verify.reading import (

@@ -12,7 +12,8 @@ import pikepdf
 
 from appeal.errors import UserError
 from appeal.inputs.models import APPEAL_LIMIT
-from appeal.pdf.pdfa import SOURCE_MIME, SOURCE_NAME, TOOL
+from appeal.pdf.metadata import TOOL
+from appeal.pdf.pdfa import SOURCE_MIME, SOURCE_NAME
 from appeal.pdf.untrusted import fields
 
 # The creator mark the archive carries (archive.ArchiveFacts.creator_tool).
