@@ -16,6 +16,26 @@ class UserError(Exception):
     exit_status = 2
 
 
+class Collected:
+    """The problems of several inputs, gathered so that one message reports them all: each
+    `attempt` runs a loader and keeps its UserError; `raise_any` raises them together."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def attempt(self, load, *args, **kwargs):
+        """What `load` returns, or None when it raised a UserError (kept for `raise_any`)."""
+        try:
+            return load(*args, **kwargs)
+        except UserError as exc:
+            self.messages.append(str(exc))
+            return None
+
+    def raise_any(self) -> None:
+        if self.messages:
+            raise UserError("\n".join(self.messages))
+
+
 def printable(text: str) -> str:
     """`text` safe to print on a terminal: every character that could hide, reorder or control
     what is shown written as an escape (`\\x1b`, `\\u202e`); line breaks between messages kept."""

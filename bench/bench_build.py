@@ -1,6 +1,7 @@
 """Benchmark: median wall time of build.py in a fresh process, and of each render in-process.
 
     python bench/bench_build.py [--runs N]
+    python bench/bench_build.py --against REF [--runs N]
 
 Prints the machine, the software stack and the subsetter in use, then medians (and the spread)
 over N runs: build.py for the two handouts, with the archive, and the default build (every
@@ -8,6 +9,10 @@ edition, the sign-on sheets and the example letters), and build.py verify on the
 a fresh process; then each edition rendered in-process, warm, and the checks the build runs on
 every archive it writes.
 Compare numbers from one run of this script: the machine may be shared.
+
+With --against REF (a commit, such as the one before a redesign), it checks REF out into a
+temporary work tree and times the default build and `--edition a4` of both trees in a fresh
+process, interleaved run by run (REF, this tree, REF, ...), and prints each median and their ratio.
 """
 
 from __future__ import annotations
@@ -116,11 +121,43 @@ def fresh_process(runs: int, arguments: list[str], env: dict[str, str]) -> list[
     return times
 
 
+def against(ref: str, runs: int) -> int:
+    """The default build and one handout of this tree and of `ref`, interleaved; medians, ratio."""
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    with tempfile.TemporaryDirectory() as scratch:
+        old = Path(scratch) / "old"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(old), ref],
+                       check=True)
+        try:
+            print(f"machine: {machine()}")
+            print(f"this tree: {ROOT}; against: {ref} ({old})")
+            for label, arguments in (("the default build", []), ("--edition a4", ["--edition", "a4"])):
+                times: dict[Path, list[float]] = {old: [], ROOT: []}
+                for _ in range(runs):
+                    for tree in (old, ROOT):
+                        out = Path(scratch) / f"out-{tree.name}"
+                        started = time.perf_counter()
+                        command = [sys.executable, str(tree / "build.py"), "--out", str(out), *arguments]
+                        subprocess.run(command, check=True, cwd=tree, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL, env=env)
+                        times[tree].append(time.perf_counter() - started)
+                before, after = (statistics.median(times[tree]) for tree in (old, ROOT))
+                print(summary(f"{label}, {ref}", times[old]))
+                print(summary(f"{label}, this tree", times[ROOT]))
+                print(f"{label}: this tree / {ref} = {after / before:.3f}")
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)], check=False)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=7, help="runs per measurement (default 7)")
+    parser.add_argument("--against", metavar="REF", help="time this tree against commit REF, interleaved")
     args = parser.parse_args()
+    if args.against:
+        return against(args.against, args.runs)
 
     from appeal.inputs.load import load_data
     from appeal.layout.render import Renderer, source_date_epoch

@@ -78,7 +78,7 @@ def naive(recipients: Path, count: int) -> float:
     from appeal.products import editions
 
     data = load_data(DATA_DIR / "appeal.yaml", DATA_DIR / "words.yaml")
-    mailing = load_mailing(data, DATA_DIR / "words.yaml", DATA_DIR / "letter.yaml", recipients)
+    mailing = load_mailing(DATA_DIR / "words.yaml", DATA_DIR / "letter.yaml", recipients)
     renderer = Renderer()
     times = []
     for pack in mailing.packs[: count + 1]:

@@ -210,3 +210,28 @@ def test_a_template_mistake_names_the_template_and_line(files, expected, tmp_pat
     finally:
         render.environment.cache_clear()
     assert str(caught.value) == expected
+
+
+def test_one_run_reports_the_problems_of_every_file_at_once(tmp_path, earlier_build, capsys):
+    """The loader reads every input before it stops: a problem in each of six files gives six
+    messages in one run, each naming its file (and line), not one message per attempt."""
+    appeal = write_data(tmp_path, edited("\ntitle:", "\ntitel:"))
+    endorsements = write_data(tmp_path, "name,role\nSomeone,Someone\n", "endorsements.csv")
+    sign_on = (DATA_DIR / "sign-on.yaml").read_text(encoding="utf-8")
+    sign_on = write_data(tmp_path, sign_on.replace("pages:", "pages: 0\nold_pages:", 1), "sign-on.yaml")
+    letter = write_data(tmp_path, (DATA_DIR / "letter.yaml").read_text(encoding="utf-8")
+                        + "\nunknown_key: 1\n", "letter.yaml")
+    recipients = (DATA_DIR / "recipients.yaml").read_text(encoding="utf-8")
+    recipients = write_data(tmp_path, recipients + recipients[recipients.index("\n  - id:"):],
+                            "recipients.yaml")  # every recipient twice: their ids repeat
+    profile = write_data(tmp_path, b"not a profile", "shop.icc")
+    before = snapshot(earlier_build)
+    assert main(["--data", str(appeal), "--endorsements", str(endorsements), "--sign-on", str(sign_on),
+                 "--letter", str(letter), "--recipients", str(recipients), "--output-profile", str(profile),
+                 "--out", str(earlier_build)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    for path in (appeal, endorsements, sign_on, letter, recipients, profile):
+        assert f"error: {path}" in err, (path, err)
+    assert "titel" in err and "unknown_key" in err and "the id" in err and "not an ICC profile" in err
+    assert snapshot(earlier_build) == before

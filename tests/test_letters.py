@@ -231,13 +231,13 @@ def test_layered_letters_draw_every_line_where_a_whole_letter_does(tmp_path, pap
     recipients = [dict(recipient, paper=paper) for recipient in recipients]
     path = write_data(tmp_path, {"recipients": recipients}, "recipients.yaml")
     data = load_data(DATA_DIR / "appeal.yaml", DATA_DIR / "words.yaml")
-    mailing = load_mailing(data, DATA_DIR / "words.yaml", DATA_DIR / "letter.yaml", path)
+    mailing = load_mailing(DATA_DIR / "words.yaml", DATA_DIR / "letter.yaml", path)
     renderer = Renderer()
-    layer = render_stationery(renderer, mailing, mailing.packs[0])
-    layered = render_chunk(renderer, mailing, mailing.packs, layer)
+    layer = render_stationery(renderer, data, mailing, mailing.packs[0])
+    layered = render_chunk(renderer, data, mailing, mailing.packs, layer)
     (tmp_path / "layered.pdf").write_bytes(layered)
     for number, pack in enumerate(mailing.packs):
-        (tmp_path / f"whole{number}.pdf").write_bytes(render_chunk(renderer, mailing, [pack]))
+        (tmp_path / f"whole{number}.pdf").write_bytes(render_chunk(renderer, data, mailing, [pack]))
         assert _lines_of(tmp_path / "layered.pdf", number) == _lines_of(tmp_path / f"whole{number}.pdf")
     # The long salutation wraps, so that letter was laid out whole rather than layered.
     assert len(PdfReader(tmp_path / "layered.pdf").pages[1].get("/Resources", {}).get("/XObject", {})) == 0
@@ -269,3 +269,25 @@ def test_a_signature_image_outside_styles_is_refused(tmp_path, earlier_build, ca
     signed = dict(LETTER, signer=dict(LETTER["signer"], signature="data/appeal.yaml"))
     err = _bad(tmp_path, earlier_build, capsys, letter=signed)
     assert "signer.signature: must name an image file under styles/" in err
+
+
+def test_the_words_file_is_read_once_for_every_language(tmp_path, monkeypatch, capsys):
+    """A build whose appeal is in English and whose letters are in English and French reads
+    words.yaml once, not once for each language it looks up."""
+    from appeal.inputs import models
+
+    words = yaml.safe_load((DATA_DIR / "words.yaml").read_text(encoding="utf-8"))
+    words["fr"] = words["en"]
+    words_path = write_data(tmp_path, words, "words.yaml")
+    letter = yaml.safe_load((DATA_DIR / "letter.yaml").read_text(encoding="utf-8"))
+    letter["translations"] = {"fr": {"subject": "Appel conjoint", "closing": "Veuillez agréer",
+                                     "body": "{{ recipient.salutation }},\n\nTexte.",
+                                     "enclosure": "Pièce jointe : l’appel"}}
+    recipients = {"recipients": [dict(RECIPIENTS[0]), dict(RECIPIENTS[1], language="fr")]}
+    real, read = models.read_yaml, []
+    monkeypatch.setattr(models, "read_yaml", lambda path, *a: (read.append(path), real(path, *a))[1])
+    letter_path = write_data(tmp_path, letter, "letter.yaml")
+    assert main(["check", "--words", str(words_path), "--letter", str(letter_path),
+                 "--recipients", str(write_data(tmp_path, recipients, "recipients.yaml"))]) == 0
+    assert "2 language(s)" in capsys.readouterr().out
+    assert read.count(words_path) == 1, read

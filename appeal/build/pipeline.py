@@ -5,11 +5,12 @@ from __future__ import annotations
 import functools
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from appeal.build.plan import Plan
 from appeal.build.signals import raise_if_stopped
-from appeal.errors import printable
+from appeal.errors import Collected, printable
 from appeal.products.table import CHECKSUMS, PACKS, PRODUCTS, Product
 
 
@@ -21,8 +22,8 @@ def build(plan: Plan) -> int:
 
     started = time.perf_counter()
     request = plan.request
-    data, mailing = load(plan)
-    settings = settings_for(plan)
+    loaded = load(plan)
+    data, mailing, settings = loaded.data, loaded.mailing, loaded.settings
     renderer = Renderer()
     lines = []
     digests: dict = {}  # the packs' SHA-256, taken as they were written: SHA256SUMS reads none again
@@ -45,7 +46,8 @@ def build(plan: Plan) -> int:
         if mailing is not None:
             from appeal.products.letters import write_letters
 
-            lines += write_letters(renderer, mailing, staging, request.shard, settings.signing, memo=digests)
+            lines += write_letters(renderer, data, mailing, staging, request.shard, settings.signing,
+                                   memo=digests)
             warned.check("the letters")
         for product in chosen:
             check_archive(made[product.name], product)
@@ -101,18 +103,35 @@ def check_archive(rendered, product: Product) -> None:
         self_check(rendered.data, product.filename)
 
 
-def load(plan: Plan):
-    """The validated data the plan's products read (data.Data), and the mailing (or None)."""
+@dataclass(frozen=True)
+class Loaded:
+    """Everything a plan's products are made from, read and checked: the appeal's data, the
+    mailing (or None), and what the recipes are given besides (editions.Settings)."""
+
+    data: object  # inputs.load.Data
+    mailing: object | None  # inputs.mailing.Mailing
+    settings: object  # products.editions.Settings
+
+
+def load(plan: Plan) -> Loaded:
+    """Every input the plan's products read, each file once and through the size-limited reader:
+    the appeal, its words, the endorsements, the sign-on settings, the letter and its recipients,
+    the output profile and the signing key. One UserError reports the problems of every file."""
     from appeal.inputs.load import load_data
+    from appeal.inputs.mailing import load_mailing
+    from appeal.inputs.models import read_words
 
     request = plan.request
-    data = load_data(request.data, request.words, plan.endorsements,
-                     sign_on_path=plan.sign_on if plan.reads_sign_on else None)
-    if not plan.letters:
-        return data, None
-    from appeal.inputs.mailing import load_mailing
-
-    return data, load_mailing(data, request.words, plan.letter, plan.recipients, request.shard)
+    found = Collected()
+    words = found.attempt(read_words, request.words)
+    data = found.attempt(load_data, request.data, words, plan.endorsements,
+                         sign_on_path=plan.sign_on if plan.reads_sign_on else None)
+    mailing = None
+    if plan.letters:
+        mailing = found.attempt(load_mailing, words, plan.letter, plan.recipients, request.shard)
+    settings = found.attempt(settings_for, plan)
+    found.raise_any()
+    return Loaded(data, mailing, settings)
 
 
 def checksums(staging, memo: dict | None = None) -> bytes:

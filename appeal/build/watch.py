@@ -108,7 +108,7 @@ class Watcher:
 
     def rebuild(self, reason: str) -> bool:
         """Rebuild what is stale; one status line (and the build's messages when it fails)."""
-        from appeal.build.pipeline import load, make_edition, settings_for
+        from appeal.build.pipeline import load, make_edition
         from appeal.build.plan import settle
         from appeal.build.workers import run_all
         from appeal.layout.render import source_date_epoch, stop_on_warnings
@@ -122,8 +122,8 @@ class Watcher:
             if not chosen and not letters:
                 return True
             plan = dataclasses.replace(plan, editions=chosen, letters=letters)
-            data, mailing = load(plan)
-            settings = settings_for(plan)
+            loaded = load(plan)
+            data, mailing, settings = loaded.data, loaded.mailing, loaded.settings
             with source_date_epoch(data.appeal.date), stop_on_warnings() as warned:
                 def put(made) -> None:
                     product, rendered = made
@@ -143,7 +143,7 @@ class Watcher:
                 run_all([functools.partial(job, product) for product in chosen if product not in here],
                         done=put, warm_first=False)
                 if mailing is not None:
-                    self.write_letters(mailing, warned)
+                    self.write_letters(data, mailing, warned)
                     report.packs = self.letters.rebuilt
                     self.stale.discard(LETTERS)
         except (UserError, RefusedURL) as exc:
@@ -187,14 +187,14 @@ class Watcher:
             print(f"note: {note}", file=sys.stderr, flush=True)
         return True
 
-    def write_letters(self, mailing, warned) -> None:
+    def write_letters(self, data, mailing, warned) -> None:
         from appeal.build.commit import Staging
         from appeal.build.pipeline import checksums
         from appeal.products.letters import write_letters
 
         reads: set[Path] = set()
         with Staging(self.request.out) as staging:
-            write_letters(self.renderer, mailing, staging, None, cache=self.letters,
+            write_letters(self.renderer, data, mailing, staging, None, cache=self.letters,
                           memo=self.checksum_memo, reads=reads)
             warned.check("the letters")
             staging.commit(lambda staging: staging.add(CHECKSUMS, checksums(staging, self.checksum_memo)))

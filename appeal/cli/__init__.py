@@ -294,7 +294,8 @@ def check(plan: Plan) -> int:
     from appeal.build.pipeline import load
 
     request = plan.request
-    data, mailing = load(plan)
+    loaded = load(plan)
+    data, mailing = loaded.data, loaded.mailing
     appeal = data.appeal
     print(f"ok  {request.data}: {len(appeal.body)} paragraphs, {len(appeal.signatories)} signatories, "
           f"language {appeal.language}")

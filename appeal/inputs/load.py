@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from appeal.errors import UserError
+from appeal.errors import Collected, UserError
 from appeal.inputs.endorsements import Endorsements, Group, load_endorsements, published_csv
-from appeal.inputs.models import Appeal, Words, load_appeal, load_words
+from appeal.inputs.models import Appeal, Words, load_appeal, read_words, words_for
 from appeal.inputs.signon import SignOn, load_sign_on
 from appeal.inputs.source import Source
 from appeal.layout.fonts import check_coverage, missing_glyph
@@ -45,26 +45,48 @@ class Data:
             else None
 
 
-def load_data(appeal_path: Path, words_path: Path, endorsements_path: Path | None = None, *,
+def load_data(appeal_path: Path, words: Source | Path | None, endorsements_path: Path | None = None, *,
               appeal_raw: bytes | None = None, endorsements_raw: bytes | None = None,
-              sign_on_path: Path | None = None) -> Data:
-    """The appeal (from `appeal_path`, or `appeal_raw` named so), its words, its endorsements and
-    the sign-on sheet's settings, each checked; a UserError names file, line and key (or column)
-    of every problem."""
-    appeal, source = load_appeal(appeal_path, appeal_raw)
-    words = load_words(words_path, appeal.language, source)
-    check_coverage(appeal.texts(), source)
+              sign_on_path: Path | None = None) -> Data | None:
+    """The appeal (from `appeal_path`, or `appeal_raw` named so), its words (the words file, read
+    or named), its endorsements and the sign-on sheet's settings, each checked; one UserError
+    names file, line and key (or column) of every problem of every file. With `words` None (the
+    caller could not read them, and says why) the others are checked, and None is returned."""
+    found = Collected()
+    if isinstance(words, Path):
+        words = found.attempt(read_words, words)
+    loaded = found.attempt(load_appeal, appeal_path, appeal_raw)
+    appeal, source = loaded or (None, None)
+    edition_words = None
+    if appeal is not None:
+        if words is not None:
+            edition_words = found.attempt(words_for, words, appeal.language, source)
+        found.attempt(check_coverage, appeal.texts(), source)
     endorsements = None
     if endorsements_path is not None:
-        endorsements = load_endorsements(endorsements_path, endorsements_raw)
-        for line, column, text in endorsements.texts():
-            problem = missing_glyph(text)
-            if problem:
-                raise UserError(f"{endorsements_path}:{line}: {column}: {problem}")
+        endorsements = found.attempt(_endorsements, endorsements_path, endorsements_raw)
     sign_on, sign_on_source = None, None
     if sign_on_path is not None:
-        sign_on, sign_on_source = load_sign_on(sign_on_path, len(appeal.body))
-        check_coverage([(("heading",), sign_on.heading), (("full_text",), sign_on.full_text),
-                        (("privacy",), sign_on.privacy),
-                        *((("columns", key), text) for key, text in sign_on.columns)], sign_on_source)
-    return Data(appeal, source, words, endorsements, sign_on, sign_on_source)
+        sign_on, sign_on_source = found.attempt(
+            _sign_on, sign_on_path, len(appeal.body) if appeal is not None else None) or (None, None)
+    found.raise_any()
+    if edition_words is None:
+        return None
+    return Data(appeal, source, edition_words, endorsements, sign_on, sign_on_source)
+
+
+def _endorsements(path: Path, raw: bytes | None) -> Endorsements:
+    endorsements = load_endorsements(path, raw)
+    for line, column, text in endorsements.texts():
+        problem = missing_glyph(text)
+        if problem:
+            raise UserError(f"{path}:{line}: {column}: {problem}")
+    return endorsements
+
+
+def _sign_on(path: Path, paragraphs: int | None) -> tuple[SignOn, Source]:
+    sign_on, source = load_sign_on(path, paragraphs)
+    check_coverage([(("heading",), sign_on.heading), (("full_text",), sign_on.full_text),
+                    (("privacy",), sign_on.privacy),
+                    *((("columns", key), text) for key, text in sign_on.columns)], source)
+    return sign_on, source

@@ -13,9 +13,9 @@ import jinja2
 from jinja2 import nodes
 from jinja2.sandbox import SandboxedEnvironment
 
+from appeal.errors import Collected
 from appeal.inputs.letter_models import Letter, Recipient, Recipients
-from appeal.inputs.load import Data
-from appeal.inputs.models import LETTER_LIMIT, RECIPIENTS_LIMIT, load_words
+from appeal.inputs.models import LETTER_LIMIT, RECIPIENTS_LIMIT, read_words, words_for
 from appeal.inputs.source import Problem, Source, duplicates, read_yaml
 from appeal.layout.fonts import check_coverage
 
@@ -44,7 +44,9 @@ class Pack:
                 self.closing, self.enclosure)
 @dataclass
 class Mailing:
-    data: Data  # the appeal the letters enclose
+    """The letter and its recipients, filled in as one pack each (the appeal they enclose is the
+    build's data, given beside it)."""
+
     letter: Letter
     letter_source: Source
     recipients_source: Source
@@ -52,33 +54,33 @@ class Mailing:
     ids: frozenset[str]  # every recipient's, in a shard too
     # "recipients in en-GB get the letter in en": said in the summary, as BCP 47 lookup chose it.
     fallbacks: list[str]
-def load_mailing(data: Data, words_path: Path, letter_path: Path, recipients_path: Path,
-                 shard: tuple[int, int] | None = None) -> Mailing:
-    """Everything the letters need besides the appeal (`data`), every record checked before
-    anything is written; `words_path` gives the dates' words in each letter's language."""
-    letter_source = read_yaml(letter_path, "letter", LETTER_LIMIT)
-    letter = letter_source.validate(Letter)
-    recipients_source = read_yaml(recipients_path, "recipients", RECIPIENTS_LIMIT)
-    recipients = recipients_source.validate(Recipients).recipients
-    problems = duplicates((r.id for r in recipients), ("recipients",), "id", "the id")
-    for index, recipient in enumerate(recipients):
-        loc = ("recipients", index)
-        if len(recipient.address) > ADDRESS_LINES:
-            problems.append(Problem((*loc, "address"), (
-                f"has {len(recipient.address)} lines; at most {ADDRESS_LINES} fit the envelope "
-                "window below the name")))
-        if letter.text(recipient.language) is None:
-            problems.append(Problem((*loc, "language"), (
-                f"the letter ({letter_source.path}) has no translation for {recipient.language!r}; "
-                f"add one under translations: {recipient.language}:")))
-    if problems:
-        raise recipients_source.error(problems)
-    check_coverage(_letter_texts(letter), letter_source)
-    check_coverage(_recipient_texts(recipients), recipients_source)
-
+def load_mailing(words: Source | Path | None, letter_path: Path, recipients_path: Path,
+                 shard: tuple[int, int] | None = None) -> Mailing | None:
+    """Everything the letters need besides the appeal, every record checked before anything is
+    written; the words file gives the dates' words in each letter's language. One UserError names
+    every problem of both files; with `words` None (the caller could not read them, and says why)
+    the letter and the recipients are checked, and None is returned."""
+    found = Collected()
+    if isinstance(words, Path):
+        words = found.attempt(read_words, words)
+    letter_source = found.attempt(read_yaml, letter_path, "letter", LETTER_LIMIT)
+    letter = found.attempt(letter_source.validate, Letter) if letter_source else None
+    if letter is not None:
+        found.attempt(check_coverage, _letter_texts(letter), letter_source)
+    recipients_source = found.attempt(read_yaml, recipients_path, "recipients", RECIPIENTS_LIMIT)
+    recipients = None
+    if recipients_source is not None:
+        recipients = found.attempt(recipients_source.validate, Recipients)
+    if recipients is not None:
+        recipients = recipients.recipients
+        found.attempt(_check_recipients, recipients, recipients_source, letter, letter_source)
+        found.attempt(check_coverage, _recipient_texts(recipients), recipients_source)
+    found.raise_any()
+    if words is None:
+        return None
     body = _BodyTemplates(letter, letter_source)
     # The date is written in the language of the letter's words, with that language's words.
-    dates = {letter.language: load_words(words_path, letter.language, letter_source).date(letter.date)}
+    dates = {letter.language: words_for(words, letter.language, letter_source).date(letter.date)}
     packs = []
     fallbacks: Counter[tuple[str, str]] = Counter()
     for index, recipient in enumerate(recipients):
@@ -88,8 +90,8 @@ def load_mailing(data: Data, words_path: Path, letter_path: Path, recipients_pat
         if recipient.language and recipient.language != language:
             fallbacks[(recipient.language, language)] += 1
         if language not in dates:
-            dates[language] = load_words(words_path, language, recipients_source,
-                                         ("recipients", index, "language")).date(letter.date)
+            dates[language] = words_for(words, language, recipients_source,
+                                        ("recipients", index, "language")).date(letter.date)
         salutation = recipient.salutation or f"Dear {recipient.addressee}"
         paragraphs = body.paragraphs(text.body, recipient, salutation, index)
         check_coverage(((("recipients", index), p) for p in paragraphs), recipients_source)
@@ -100,8 +102,27 @@ def load_mailing(data: Data, words_path: Path, letter_path: Path, recipients_pat
     notes = [f"{count} recipient{'s' if count > 1 else ''} in {asked} get{'' if count > 1 else 's'} "
              f"the letter in {found} (it has no {asked} translation)"
              for (asked, found), count in sorted(fallbacks.items())]
-    return Mailing(data, letter, letter_source, recipients_source, packs,
+    return Mailing(letter, letter_source, recipients_source, packs,
                    frozenset(r.id for r in recipients), notes)
+def _check_recipients(recipients: Sequence[Recipient], source: Source, letter: Letter | None,
+                      letter_source: Source | None) -> None:
+    """Every recipient's id unique, the address fitting the window, the language one the letter
+    has (when the letter could be read)."""
+    problems = duplicates((r.id for r in recipients), ("recipients",), "id", "the id")
+    for index, recipient in enumerate(recipients):
+        loc = ("recipients", index)
+        if len(recipient.address) > ADDRESS_LINES:
+            problems.append(Problem((*loc, "address"), (
+                f"has {len(recipient.address)} lines; at most {ADDRESS_LINES} fit the envelope "
+                "window below the name")))
+        if letter is not None and letter.text(recipient.language) is None:
+            problems.append(Problem((*loc, "language"), (
+                f"the letter ({letter_source.path}) has no translation for {recipient.language!r}; "
+                f"add one under translations: {recipient.language}:")))
+    if problems:
+        raise source.error(problems)
+
+
 def in_shard(recipient_id: str, number: int, count: int) -> bool:
     """Whether a recipient belongs to slice `number` of `count` (1-based).
 

@@ -259,16 +259,20 @@ def load_appeal(path: Path, raw: bytes | None = None) -> tuple[Appeal, Source]:
     return appeal, source
 
 
-def load_words(path: Path, language: str, cited_by: Source, at: tuple = ("language",)) -> Words:
-    """The words for `language` from `path`, by BCP 47 lookup (en-GB is served by en).
+def read_words(path: Path) -> Source:
+    """The words file, read once for every language a build prints in."""
+    return read_yaml(path, "edition words", WORDS_LIMIT)
+
+
+def words_for(words: Source, language: str, cited_by: Source, at: tuple = ("language",)) -> Words:
+    """The words for `language` from the words file, by BCP 47 lookup (en-GB is served by en).
 
     A language the file lacks is reported at the key `at` of the data that asked for it.
     """
-    source = read_yaml(path, "edition words", WORDS_LIMIT)
-    found = lookup(language, source.data)
+    found = lookup(language, words.data)
     if found is not None:
-        return source.validate(Words, at=(found,))
-    known = ", ".join(sorted(map(str, source.data))) or "none"
+        return words.validate(Words, at=(found,))
+    known = ", ".join(sorted(map(str, words.data))) or "none"
     raise cited_by.error([Problem(at, (
-        f"no words for the language {language!r} in {path} (it has: {known}); "
+        f"no words for the language {language!r} in {words.path} (it has: {known}); "
         f"add a section {language.split('-')[0]}: there with the same keys as the others"))])

@@ -58,11 +58,12 @@ class SignOn(Strict):
     how to withdraw."""
 
 
-def load_sign_on(path: Path, paragraphs: int) -> tuple[SignOn, Source]:
-    """The sheet's settings, checked; `call_paragraph` must name one of the appeal's `paragraphs`."""
+def load_sign_on(path: Path, paragraphs: int | None) -> tuple[SignOn, Source]:
+    """The sheet's settings, checked; `call_paragraph` must name one of the appeal's `paragraphs`
+    (not checked with None: the appeal could not be read)."""
     source = read_yaml(path, "sign-on sheet settings", LIMIT)
     sign_on = source.validate(SignOn)
-    if sign_on.call_paragraph >= paragraphs:
+    if paragraphs is not None and sign_on.call_paragraph >= paragraphs:
         raise source.error([Problem(("call_paragraph",), (
             f"is {sign_on.call_paragraph}, but the appeal has {paragraphs} paragraphs (counting from 0)"))])
     return sign_on, source

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from appeal.build.commit import file_sha256, remember_sha256, write_file
 from appeal.inputs.letter_models import FILE_ID
+from appeal.inputs.load import Data
 from appeal.inputs.mailing import Mailing, Pack, in_shard
 from appeal.layout.reads import recording
 from appeal.layout.render import Renderer
@@ -87,9 +88,9 @@ class LetterCache:
         return hashlib.sha256(repr((mailing.letter, plain)).encode()).hexdigest()
 
 
-def write_letters(renderer: Renderer, mailing: Mailing, staging, shard: tuple[int, int] | None,
-                  signing=None, cache: LetterCache | None = None, memo: dict | None = None,
-                  reads: set[Path] | None = None) -> list[str]:
+def write_letters(renderer: Renderer, data: Data, mailing: Mailing, staging,
+                  shard: tuple[int, int] | None, signing=None, cache: LetterCache | None = None,
+                  memo: dict | None = None, reads: set[Path] | None = None) -> list[str]:
     """Render and assemble every pack into the staging folder, signed with `signing` if given
     (each pack in the worker that assembles it; the print file once); the summary lines.
 
@@ -114,14 +115,14 @@ def write_letters(renderer: Renderer, mailing: Mailing, staging, shard: tuple[in
         return ["letters: no recipient falls in shard {}/{}".format(*shard), *removed]
     with recording() as here:
         for paper in sorted({pack.paper for pack in packs} - set(cache.appeal)):
-            cache.appeal[paper] = editions.handout(renderer, mailing.data, paper).data
+            cache.appeal[paper] = editions.handout(renderer, data, paper).data
         # A layer for each text that two or more letters share; the others are laid out whole.
         counts = Counter(pack.shared for pack in packs)
         stationery, kept = {}, {}
         for pack in packs:
             if counts[pack.shared] > 1 and pack.shared not in stationery:
                 key = cache.key(mailing, pack.paper, pack.shared)
-                kept[key] = cache.stationery.get(key) or render_stationery(renderer, mailing, pack)
+                kept[key] = cache.stationery.get(key) or render_stationery(renderer, data, mailing, pack)
                 stationery[pack.shared] = kept[key]
     cache.reads |= here
     cache.stationery = kept  # a long editing session keeps only what the letters now use
@@ -133,7 +134,7 @@ def write_letters(renderer: Renderer, mailing: Mailing, staging, shard: tuple[in
     # Paths are staged here, before the workers fork, so that the commit knows every file.
     targets = {pack.recipient.id: staging.path(f"letters/{pack.recipient.id}.pdf")
                for number in todo for pack in groups[number]}
-    jobs = [functools.partial(_chunk, renderer, mailing, group, cache.appeal[group[0].paper],
+    jobs = [functools.partial(_chunk, renderer, data, mailing, group, cache.appeal[group[0].paper],
                               stationery.get(group[0].shared), targets, parts[number], signing)
             for number, group in ((number, groups[number]) for number in todo)]
     # No monitor thread: the workers are forked inside this block, and a fork copies a thread's
@@ -240,11 +241,11 @@ def _remove_stale_packs(mailing: Mailing, staging, shard: tuple[int, int] | None
     return lines
 
 
-def _chunk(renderer: Renderer, mailing: Mailing, group: Sequence[Pack], appeal_pdf: bytes,
+def _chunk(renderer: Renderer, data: Data, mailing: Mailing, group: Sequence[Pack], appeal_pdf: bytes,
            stationery: Stationery | None, targets: dict[str, Path], part: Path,
            signing) -> tuple[list[Written], frozenset[Path]]:
     """A chunk's packs written, and what laying out its cover letters read (in a worker: the
     caller's recording does not see it)."""
     with recording() as reads:
-        covers = render_chunk(renderer, mailing, group, stationery)
+        covers = render_chunk(renderer, data, mailing, group, stationery)
     return assemble(mailing, group, covers, appeal_pdf, targets.__getitem__, part, signing), frozenset(reads)

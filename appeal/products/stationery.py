@@ -8,6 +8,7 @@ from io import BytesIO
 
 import pikepdf
 
+from appeal.inputs.load import Data
 from appeal.inputs.mailing import Mailing, Pack
 from appeal.inputs.source import Problem
 from appeal.layout.boxes import find, has_class, lines
@@ -16,20 +17,20 @@ from appeal.paths import ROOT
 from appeal.products import editions
 
 
-def letters_html(mailing: Mailing, packs: Sequence[Pack], part: str = "full",
+def letters_html(data: Data, mailing: Mailing, packs: Sequence[Pack], part: str = "full",
                  salutation_gap: float | None = None) -> str:
     letter = mailing.letter
     signature = (ROOT / letter.signer.signature).as_uri() if letter.signer.signature else None
     return render_html("letters.html", **editions.context(
-        mailing.data, letter=letter, packs=packs, part=part,
+        data, letter=letter, packs=packs, part=part,
         salutation_gap=salutation_gap, signature_uri=signature))
 
 
-def _laid_out(renderer: Renderer, mailing: Mailing, packs: Sequence[Pack], part: str,
+def _laid_out(renderer: Renderer, data: Data, mailing: Mailing, packs: Sequence[Pack], part: str,
               salutation_gap: float | None = None):
     """The cover letters of `packs` laid out, one page each; a UserError names a letter that runs
     over its page or an address line too long for the envelope window."""
-    html = letters_html(mailing, packs, part, salutation_gap)
+    html = letters_html(data, mailing, packs, part, salutation_gap)
     document = renderer.document(html, packs[0].paper)
     starts = {}
     for number, page in enumerate(document.pages):
@@ -85,8 +86,8 @@ class Stationery:
     salutation_gap: float  # CSS px between the window's bottom and the first paragraph
 
 
-def render_stationery(renderer: Renderer, mailing: Mailing, pack: Pack) -> Stationery:
-    document = renderer.document(letters_html(mailing, [pack], "stationery"), pack.paper)
+def render_stationery(renderer: Renderer, data: Data, mailing: Mailing, pack: Pack) -> Stationery:
+    document = renderer.document(letters_html(data, mailing, [pack], "stationery"), pack.paper)
     if len(document.pages) != 1:
         raise mailing.recipients_source.error([Problem(("recipients", pack.index), (
             "the cover letter runs over one page; shorten the body or the address"))])
@@ -101,7 +102,7 @@ def render_stationery(renderer: Renderer, mailing: Mailing, pack: Pack) -> Stati
     return Stationery(document.write_pdf(), gap)
 
 
-def render_chunk(renderer: Renderer, mailing: Mailing, packs: Sequence[Pack],
+def render_chunk(renderer: Renderer, data: Data, mailing: Mailing, packs: Sequence[Pack],
                  stationery: Stationery | None = None) -> bytes:
     """The cover letters of `packs` as one PDF, one page each.
 
@@ -110,8 +111,8 @@ def render_chunk(renderer: Renderer, mailing: Mailing, packs: Sequence[Pack],
     more than one line, which the layer leaves room for, is laid out whole instead.
     """
     if stationery is None:
-        return _laid_out(renderer, mailing, packs, "full").write_pdf()
-    document = _laid_out(renderer, mailing, packs, "variable", stationery.salutation_gap)
+        return _laid_out(renderer, data, mailing, packs, "full").write_pdf()
+    document = _laid_out(renderer, data, mailing, packs, "variable", stationery.salutation_gap)
     whole = [number for number, page in enumerate(document.pages)
              if len(lines(find(page, _first_paragraph))) != 1]
     with pikepdf.open(BytesIO(document.write_pdf())) as covers, \
@@ -122,7 +123,7 @@ def render_chunk(renderer: Renderer, mailing: Mailing, packs: Sequence[Pack],
                 _draw_over(page, form)
         if not whole:
             return saved(covers)
-        full = _laid_out(renderer, mailing, [packs[n] for n in whole], "full").write_pdf()
+        full = _laid_out(renderer, data, mailing, [packs[n] for n in whole], "full").write_pdf()
         with pikepdf.open(BytesIO(full)) as replacements:
             for replacement, number in zip(replacements.pages, whole, strict=True):
                 covers.pages[number] = replacement

@@ -100,3 +100,24 @@ ARCHIVE = PRODUCTS["archive"]
 CHECKSUMS = PRODUCTS["checksums"].filename
 # Where the packs go, beside the print file (letters.pdf).
 PACKS = "letters"
+
+
+def markdown() -> str:
+    """The README's table of outputs, written from the rows (a test holds the README to it)."""
+    papers = {"a4": "A4", "letter": "US Letter", "press-a4": "A4 + 3 mm bleed", "press-a5": "A5 + 3 mm bleed",
+              "a5": "A5 on A4", "half-letter": "half Letter on Letter", None: None}
+    when = {"always": "always", "sign-on": "when data/sign-on.yaml exists",
+            "letters": "when data/recipients.yaml exists"}
+    lines = ["| `--edition` | file | paper | reads | by default | what it is |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for row in ROWS:
+        name = f"`{row.name}`" if row.kind != "checksums" else "(always)"
+        filename = f"`{row.filename}`" if row.kind != "letters" else f"`{PACKS}/<id>.pdf`, `{row.filename}`"
+        paper = papers[row.paper] if row.kind != "letters" else "each recipient's"
+        reads = ", ".join(sorted(row.reads)) or "every PDF in the folder"
+        lines.append(f"| {name} | {filename} | {paper or '-'} | {reads} | {when[row.when]} | {row.summary} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown())

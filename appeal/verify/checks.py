@@ -102,15 +102,16 @@ def reading_text(pdf_data: bytes) -> str:
     return "\n".join(page.extract_text() or "" for page in PdfReader(copy).pages)
 
 
-def checks(data: bytes, name: str, words_path: Path, trust: Sequence[Path] = (),
-           rebuild: bool = True, proven: dict | None = None) -> Iterator[Check]:
+def checks(data: bytes, name: str, trust: Sequence[Path] = (), rebuild: Path | None = None,
+           proven: dict | None = None) -> Iterator[Check]:
     """Each check in turn; stops early only where the next checks need what failed.
 
     The file is first read within bounds (untrusted.preflight) and its revisions are told apart:
     an unsigned edition must be the one revision the build wrote; a signed one that and the
     revision adding the signature, which must change nothing else. The edition's own checks then
     read the revision the build wrote. The build runs them all but the rebuild on every archive it
-    writes (it is the rebuild). `proven` receives the source data once every check has held.
+    writes (it is the rebuild); verify gives `rebuild`, the words to rebuild the edition with.
+    `proven` receives the source data once every check has held.
     """
     opened = yield from file_checks(data, name, trust)
     if opened is None:
@@ -127,14 +128,14 @@ def checks(data: bytes, name: str, words_path: Path, trust: Sequence[Path] = (),
                            "verify the archival edition (appeal-archive.pdf), which does")
         return
     results: list[bool] = []
-    for check in _edition_checks(edition, data, name, words_path, rebuild, mark, proven):
+    for check in _edition_checks(edition, data, name, rebuild, mark, proven):
         results.append(check.ok)
         yield check
     if proven is not None and not all(results):
         proven.clear()
 
 
-def _edition_checks(edition: bytes, data: bytes, name: str, words_path: Path, rebuild: bool, mark: Mark,
+def _edition_checks(edition: bytes, data: bytes, name: str, rebuild: Path | None, mark: Mark,
                     proven: dict | None) -> Iterator[Check]:
     with open_pdf(edition, name) as pdf:
         yield Check(mark.ours, f"made by {mark.creator}" if mark.ours else
@@ -171,8 +172,8 @@ def _edition_checks(edition: bytes, data: bytes, name: str, words_path: Path, re
         f"page text matches the source: title, {len(appeal.body)} paragraphs, "
         f"{len(appeal.signatories)} signatories{endorsed}, in order") if not missing else
         f"page text differs from the source at: {missing[0][:70]!r} ({len(missing)} passages)")
-    if rebuild and mark.ours:
-        yield from compare_with_rebuild(edition, name, source, endorsements_raw, words_path, mark, modified)
+    if rebuild is not None and mark.ours:
+        yield from compare_with_rebuild(edition, name, source, endorsements_raw, rebuild, mark, modified)
     yield from validation(data)
     if mark.ours:
         yield Check(True, f"edition: {mark.edition}; source SHA-256: {sha256}")
@@ -351,7 +352,7 @@ def validation(data: bytes) -> Iterator[Check]:
 def self_check(data: bytes, name: str) -> None:
     """The checks of verify but the rebuild, on an archive just built: a build never hands out an
     archive that fails them (a UserError lists the failures, and nothing is written)."""
-    failed = [check.line() for check in checks(data, name, Path(), rebuild=False) if not check.ok]
+    failed = [check.line() for check in checks(data, name) if not check.ok]
     if failed:
         raise UserError(f"{name}: the archive just built fails verify, so the build stops and writes "
                         "nothing:\n  " + "\n  ".join(failed))

@@ -47,7 +47,7 @@ def run(path: Path, extract: Path | None, words_path: Path, trust: Sequence[Path
     data = read_limited(path, "archival edition to verify", PDF_LIMIT)
     results, lines, proven = [], [], {}
     try:
-        for check in checks(data, str(path), words_path, trust, proven=proven):
+        for check in checks(data, str(path), trust, rebuild=words_path, proven=proven):
             print(printable(check.line()), flush=True)
             results.append(check.ok)
             lines.append(check)
