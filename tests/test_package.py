@@ -54,5 +54,5 @@ def test_every_row_names_a_recipe_template_and_stylesheet_that_exist():
         module, function = row.recipe.split(":")
         assert callable(getattr(importlib.import_module(module), function)), row.name
         assert row.template is None or (TEMPLATE_DIR / row.template).is_file(), row.name
-        assert row.stylesheet is None or (STYLE_DIR / row.stylesheet).is_file(), row.name
+        assert all((STYLE_DIR / name).is_file() for name in row.stylesheets), row.name
         assert (row.size is not None) == (row.kind in ("press", "booklet")), row.name

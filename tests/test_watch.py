@@ -370,7 +370,11 @@ EVERYTHING = {*editions.EDITIONS, LETTERS}
     ("templates/handout.html", {*kinds("handout", "press", "booklet"), LETTERS}),
     ("templates/macros.html", EVERYTHING - kinds("sign-on")),  # the sign-on sheet has its own markup
     ("templates/base.html", EVERYTHING),
-    ("styles/appeal.css", EVERYTHING),
+    ("styles/base.css", EVERYTHING),
+    ("styles/appeal.css", EVERYTHING - kinds("sign-on")),  # the letters enclose the appeal
+    ("styles/cover-letter.css", {LETTERS}),
+    ("styles/sign-on.css", kinds("sign-on")),
+    ("templates/letter-macros.html", {LETTERS}),
     ("styles/a5.css", {"booklet", "press-a5"}),
     ("styles/half-letter.css", {"booklet-letter"}),
     ("styles/small-page.css", {"booklet", "booklet-letter", "press-a5"}),

@@ -217,28 +217,32 @@ class Renderer:
         self.fetcher = AssetFetcher()
         self.stylesheets: dict[str, tuple[CSS, frozenset[Path]]] = {}
 
-    def stylesheet(self, paper: str) -> CSS:
-        """`styles/<paper>.css` compiled, once (a4, letter, a5, half-letter, press-a4, press-a5);
-        what it read (its imports, its fonts) recorded on every use."""
-        if paper not in self.stylesheets:
-            path = STYLE_DIR / f"{paper}.css"
+    def stylesheet(self, name: str) -> CSS:
+        """`styles/<name>.css` compiled, once; what it read (its imports, its fonts) recorded on
+        every use."""
+        if name not in self.stylesheets:
+            path = STYLE_DIR / f"{name}.css"
             with recording() as reads:
                 record(path)
                 css = CSS(filename=str(path), font_config=self.font_config, url_fetcher=self.fetcher)
-            self.stylesheets[paper] = (css, frozenset(reads))
-        css, reads = self.stylesheets[paper]
+            self.stylesheets[name] = (css, frozenset(reads))
+        css, reads = self.stylesheets[name]
         for path in reads:
             record(path)
         return css
 
-    def document(self, html: str, paper: str, **options):
-        """Lay out `html` on `paper`; the WeasyPrint Document (pages can be inspected or copied)."""
+    def document(self, html: str, paper: str, style: str | tuple[str, ...] = "appeal", **options):
+        """Lay out `html` on `paper` with what every document shares (base.css), the document's
+        own stylesheet (`style`: appeal, cover-letter, sign-on; several in order) and the paper's
+        (a4, letter, a5, half-letter, press-a4, press-a5), in that order; the WeasyPrint Document
+        (pages can be inspected or copied)."""
+        styles = (style,) if isinstance(style, str) else style
+        sheets = [self.stylesheet(name) for name in ("base", *styles, paper)]
         page_html = HTML(string=html, base_url=TEMPLATE_DIR.as_uri() + "/", url_fetcher=self.fetcher)
-        return page_html.render(font_config=self.font_config, stylesheets=[self.stylesheet(paper)],
-                                **options)
+        return page_html.render(font_config=self.font_config, stylesheets=sheets, **options)
 
-    def pdf(self, html: str, paper: str, **options) -> Rendered:
-        document = self.document(html, paper, **options)
+    def pdf(self, html: str, paper: str, style: str | tuple[str, ...] = "appeal", **options) -> Rendered:
+        document = self.document(html, paper, style, **options)
         data = document.write_pdf(**options)
         return Rendered(data, len(document.pages))
 

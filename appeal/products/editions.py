@@ -134,13 +134,13 @@ def archive(renderer: Renderer, data: Data, facts: ArchiveFacts | None = None, s
     return Rendered(pdf, len(document.pages))
 
 
-def sign_on(renderer: Renderer, data: Data, paper: str) -> Rendered:
+def sign_on(renderer: Renderer, data: Data, paper: str, style: str = "sign-on") -> Rendered:
     """The sign-on sheet: the title and call to action, then numbered rows to sign in by hand,
     as many as fill the pages the settings ask for."""
     def html_for(numbers) -> str:
         return render_html("signon.html", **context(data, sheet=data.sign_on, numbers=numbers))
 
-    _, document = sheet_rows(renderer, html_for, paper, data.sign_on.pages, data.next_number)
+    _, document = sheet_rows(renderer, html_for, paper, style, data.sign_on.pages, data.next_number)
     check_overflows(document, data)
     return Rendered(document.write_pdf(pdf_tags=True), len(document.pages))
 
@@ -181,14 +181,14 @@ def booklet(renderer: Renderer, data: Data, edition: Product, settings: Settings
 ROWS_AT_MOST = 20
 
 
-def sheet_rows(renderer, html_for, paper: str, pages: int, first: int) -> tuple[str, object]:
+def sheet_rows(renderer, html_for, paper: str, style: str, pages: int, first: int) -> tuple[str, object]:
     """The sheet's HTML and layout with as many rows as fill `pages` pages: laid out once with
     more rows than fit, the rows on the first `pages` pages counted, then laid out with that many."""
     generous = html_for(range(first, first + ROWS_AT_MOST * pages))
-    document = renderer.document(generous, paper, pdf_tags=True)
+    document = renderer.document(generous, paper, style, pdf_tags=True)
     fitting = sum(_rows_on(page) for page in document.pages[:pages])
     html = html_for(range(first, first + fitting))
-    return html, renderer.document(html, paper, pdf_tags=True)
+    return html, renderer.document(html, paper, style, pdf_tags=True)
 
 
 def _is_row(box) -> bool:
@@ -211,4 +211,4 @@ def archive_edition(renderer: Renderer, data: Data, product: Product, settings: 
 
 
 def sign_on_edition(renderer: Renderer, data: Data, product: Product, settings: Settings) -> Rendered:
-    return sign_on(renderer, data, product.paper)
+    return sign_on(renderer, data, product.paper, product.style)

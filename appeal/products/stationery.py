@@ -15,6 +15,9 @@ from appeal.layout.boxes import find, has_class, lines
 from appeal.layout.render import Renderer, overflows, render_html
 from appeal.paths import ROOT
 from appeal.products import editions
+from appeal.products.table import PRODUCTS
+
+STYLE = PRODUCTS["letters"].style  # cover-letter.css
 
 
 def letters_html(data: Data, mailing: Mailing, packs: Sequence[Pack], part: str = "full",
@@ -31,7 +34,7 @@ def _laid_out(renderer: Renderer, data: Data, mailing: Mailing, packs: Sequence[
     """The cover letters of `packs` laid out, one page each; a UserError names a letter that runs
     over its page or an address line too long for the envelope window."""
     html = letters_html(data, mailing, packs, part, salutation_gap)
-    document = renderer.document(html, packs[0].paper)
+    document = renderer.document(html, packs[0].paper, STYLE)
     starts = {}
     for number, page in enumerate(document.pages):
         for anchor in page.anchors:
@@ -87,7 +90,7 @@ class Stationery:
 
 
 def render_stationery(renderer: Renderer, data: Data, mailing: Mailing, pack: Pack) -> Stationery:
-    document = renderer.document(letters_html(data, mailing, [pack], "stationery"), pack.paper)
+    document = renderer.document(letters_html(data, mailing, [pack], "stationery"), pack.paper, STYLE)
     if len(document.pages) != 1:
         raise mailing.recipients_source.error([Problem(("recipients", pack.index), (
             "the cover letter runs over one page; shorten the body or the address"))])

@@ -31,6 +31,7 @@ class Product:
     # (Product.make); the letters' and the checksums' are given the staging folder by the pipeline.
     recipe: str
     template: str | None  # templates/<template>, the root of its layout
+    style: str | None = "appeal"  # styles/<style>.css, the document's own stylesheet
     reads: frozenset[str] = APPEAL_DATA  # the data files it prints (plan.Plan.inputs' names)
     size: tuple[float, float] | None = None  # pt: a press edition's trim, a booklet's sheet
     when: str = "always"  # built by default: "always", "sign-on" (its settings exist), "letters"
@@ -47,8 +48,12 @@ class Product:
         return self.kind not in ("letters", "checksums")
 
     @property
-    def stylesheet(self) -> str | None:
-        return f"{self.paper}.css" if self.paper else None
+    def stylesheets(self) -> tuple[str, ...]:
+        """Its stylesheets in the order they are compiled: base.css, the document's, the paper's
+        (the letters take each recipient's paper)."""
+        if self.style is None:
+            return ()
+        return ("base.css", f"{self.style}.css", *([f"{self.paper}.css"] if self.paper else []))
 
     def make(self, renderer, data, settings):
         """The edition made by its recipe: `function(renderer, data, self, settings)`."""
@@ -80,18 +85,19 @@ ROWS = (
     _row("booklet-letter", "appeal-booklet-letter.pdf", "booklet", "half-letter", "editions:booklet",
          "handout.html", size=(792.0, 612.0), summary="half-Letter pages imposed two to a Letter sheet"),
     _row("sign-on-a4", "sign-on-a4.pdf", "sign-on", "a4", "editions:sign_on_edition", "signon.html",
-         reads=SIGN_ON_READS, when="sign-on", summary="the sign-on sheet on A4, rows to sign by hand"),
+         style="sign-on", reads=SIGN_ON_READS, when="sign-on",
+         summary="the sign-on sheet on A4, rows to sign by hand"),
     _row("sign-on-letter", "sign-on-letter.pdf", "sign-on", "letter", "editions:sign_on_edition",
-         "signon.html",
-         reads=SIGN_ON_READS, when="sign-on", summary="the sign-on sheet on US Letter"),
+         "signon.html", style="sign-on", reads=SIGN_ON_READS, when="sign-on",
+         summary="the sign-on sheet on US Letter"),
     # The letters: letters/<id>.pdf for every recipient, on the paper each one asks for, and the
     # print file of them all (letters-shard-I-of-N.pdf for a shard).
     _row("letters", "letters.pdf", "letters", None, "letters:write_letters", "letters.html",
-         reads=APPEAL_DATA | {"letter", "recipients"}, when="letters",
+         style="cover-letter", reads=APPEAL_DATA | {"letter", "recipients"}, when="letters",
          summary="a cover letter and the appeal for every recipient, and the print file of them all"),
     # Last: what every other product wrote (and earlier builds left), for `sha256sum -c`.
     _row("checksums", "SHA256SUMS", "checksums", None, "appeal.build.pipeline:checksums", None,
-         reads=frozenset(), summary="the SHA-256 of every PDF in the output folder"),
+         style=None, reads=frozenset(), summary="the SHA-256 of every PDF in the output folder"),
 )
 PRODUCTS = {product.name: product for product in ROWS}
 EDITIONS = {name: product for name, product in PRODUCTS.items() if product.edition}
