@@ -159,8 +159,9 @@ def main() -> int:
     if args.against:
         return against(args.against, args.runs)
 
+    from appeal.dates import source_date_epoch
     from appeal.inputs.load import load_data
-    from appeal.layout.render import Renderer, source_date_epoch
+    from appeal.layout.render import Renderer
     from appeal.paths import DATA_DIR
     from appeal.products.editions import Settings
     from appeal.products.table import ARCHIVE, EDITIONS

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from appeal.cli import main
+from appeal.paths import DATA_DIR
 from appeal.pdf import sign as signing
 from appeal.pdf import signatures as signature_reports
 from appeal.verify.checks import reading_text
@@ -348,3 +349,27 @@ def test_a_booklet_is_told_apart_from_a_letter_pack(keys, earlier_build, capsys)
     assert "a booklet of this tool: it carries no source" in out and "letter pack" not in out
     err = _refused(["sign", booklet, "--key", str(keys["signer"])], earlier_build, capsys)
     assert "not an edition this tool signs" in err and "it is a booklet" in err
+
+
+def test_a_signed_letter_states_the_letters_date_not_the_appeals(keys, tmp_path, monkeypatch):
+    """The build sets SOURCE_DATE_EPOCH for fontTools while it lays out; a letter signed during
+    the build states its own date (after the certificate's start), not that internal value (the
+    appeal's date, before the certificate: it would have been moved to the certificate's start)."""
+    import yaml
+
+    from helpers import write_data
+
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    day = (NOW - dt.timedelta(days=2)).date()  # after the certificate's start, NOW - 30 days
+    letter = yaml.safe_load((DATA_DIR / "letter.yaml").read_text(encoding="utf-8"))
+    letter["date"] = day.isoformat()
+    recipients = yaml.safe_load((DATA_DIR / "recipients.yaml").read_text(encoding="utf-8"))
+    recipients["recipients"] = recipients["recipients"][:1]
+    out = tmp_path / "out"
+    assert main(["letters", "--sign-key", str(keys["signer"]), "--out", str(out),
+                 "--letter", str(write_data(tmp_path, letter, "letter.yaml")),
+                 "--recipients", str(write_data(tmp_path, recipients, "recipients.yaml"))]) == 0
+    midnight = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).isoformat()
+    for path in (next((out / "letters").glob("*.pdf")), out / "letters.pdf"):
+        [report] = signature_reports.signatures(path.read_bytes(), [])
+        assert report.signed_at == midnight, path

@@ -18,7 +18,8 @@ def build(plan: Plan) -> int:
     """Make every product of `plan` into a staging folder, check them, and put them all in place."""
     from appeal.build.commit import Staging
     from appeal.build.workers import run_all
-    from appeal.layout.render import Renderer, source_date_epoch, stop_on_warnings
+    from appeal.dates import source_date_epoch
+    from appeal.layout.render import Renderer, stop_on_warnings
 
     started = time.perf_counter()
     request = plan.request

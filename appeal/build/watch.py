@@ -111,7 +111,8 @@ class Watcher:
         from appeal.build.pipeline import load, make_edition
         from appeal.build.plan import settle
         from appeal.build.workers import run_all
-        from appeal.layout.render import source_date_epoch, stop_on_warnings
+        from appeal.dates import source_date_epoch
+        from appeal.layout.render import stop_on_warnings
 
         report = _Report(time.perf_counter())
         try:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from appeal.dates import modification_time
 from appeal.errors import Collected, UserError
 from appeal.inputs.endorsements import Endorsements, Group, load_endorsements, published_csv
 from appeal.inputs.models import Appeal, Words, load_appeal, read_words, words_for
@@ -24,6 +26,13 @@ class Data:
     endorsements: Endorsements | None = None
     sign_on: SignOn | None = None  # the sign-on sheet's settings, when it is built
     sign_on_source: Source | None = None
+    # When the editions say they were last modified: SOURCE_DATE_EPOCH as the user set it, else
+    # the appeal's date (dates.modification_time); verify gives the date the archive records.
+    modified: dt.datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.modified is None:
+            object.__setattr__(self, "modified", modification_time(self.appeal.date))
 
     @property
     def next_number(self) -> int:

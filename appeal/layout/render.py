@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import functools
 import logging
-import os
 import re
 import traceback
 from collections.abc import Iterator
@@ -129,14 +127,6 @@ def _template_place(exc: jinja2.TemplateError, template: str) -> str:
     return f"{folder.name}/{template}"
 
 
-def modification_time(day: dt.date) -> dt.datetime:
-    """SOURCE_DATE_EPOCH when the caller sets it (reproducible-builds.org), else the appeal's date."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch.isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), dt.UTC)
-    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
-
-
 class _Warnings(logging.Handler):
     """WeasyPrint's warnings during a build: each one means something is missing from a page (an
     image it could not read, a style it ignored), so the build stops on any of them."""
@@ -169,24 +159,6 @@ def stop_on_warnings() -> Iterator[_Warnings]:
         yield handler
     finally:
         logger.removeHandler(handler)
-
-
-@contextlib.contextmanager
-def source_date_epoch(moment: dt.date | dt.datetime) -> Iterator[None]:
-    """Give fontTools' subsetter `moment` for the fonts' `head` times, unless the caller set one.
-
-    fontTools otherwise stamps the build time into every subset font, and the bytes change.
-    """
-    import calendar
-
-    if os.environ.get("SOURCE_DATE_EPOCH"):
-        yield
-        return
-    os.environ["SOURCE_DATE_EPOCH"] = str(calendar.timegm(moment.timetuple()))
-    try:
-        yield
-    finally:
-        del os.environ["SOURCE_DATE_EPOCH"]
 
 
 @dataclass(frozen=True)

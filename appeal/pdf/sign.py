@@ -34,6 +34,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from appeal.dates import given_epoch
 from appeal.errors import UserError
 from appeal.inputs.source import read_limited
 from appeal.pdf.pdfa import SIGNATURE_FIELD
@@ -175,9 +176,7 @@ def signing_time(recorded: dt.datetime, key: SigningKey) -> dt.datetime:
     """When the file says it was signed: SOURCE_DATE_EPOCH if set, else the date the edition
     records (`recorded`), never the clock, so that signing is reproducible; but not before the
     certificate's validity began (a reader would reject a signature older than its certificate)."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    moment = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch.isdigit() else recorded
-    return max(moment, key.not_before)
+    return max(given_epoch() or recorded, key.not_before)
 
 
 def timestamper(url: str):

@@ -13,7 +13,6 @@ from appeal.layout import boxes
 from appeal.layout.render import (
     Rendered,
     Renderer,
-    modification_time,
     overflows,
     render_html,
 )
@@ -43,7 +42,7 @@ class Settings:
 def context(data: Data, **extra) -> dict:
     appeal = data.appeal
     return {"appeal": appeal, "words": data.words, "groups": data.groups, "created": xmp_date(appeal.date),
-            "modified": xmp_date(modification_time(appeal.date)), **extra}
+            "modified": xmp_date(data.modified), **extra}
 
 
 def laid_out(renderer: Renderer, html: str, paper: str, data: Data, **options):
@@ -90,7 +89,7 @@ def appeal_metadata(data: Data, kind: str, producer: str = TOOL) -> Metadata:
 
     appeal = data.appeal
     return Metadata(appeal.title, appeal.authors, appeal.subject or appeal.title, appeal.date,
-                    modification_time(appeal.date), mark(tool_version(), kind), producer,
+                    data.modified, mark(tool_version(), kind), producer,
                     language=appeal.language)
 
 
@@ -107,7 +106,7 @@ def archive_facts(data: Data) -> ArchiveFacts:
     appeal = data.appeal
     return ArchiveFacts(
         appeal=appeal, source=data.source.raw, endorsements=data.endorsements_csv,
-        modified=modification_time(appeal.date),
+        modified=data.modified,
         created=dt.datetime(appeal.date.year, appeal.date.month, appeal.date.day, tzinfo=dt.UTC),
         stack=stack(), edition=data.words.edition_archive, version=tool_version(),
         fingerprint=fingerprint(data.words.model_dump_json()))

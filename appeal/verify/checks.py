@@ -278,8 +278,9 @@ def signature_checks(reports) -> Iterator[Check]:
 def compare_with_rebuild(edition: bytes, name: str, source: bytes, endorsements: bytes | None,
                          words_path: Path, mark: Mark, modified: dt.datetime | None) -> Iterator[Check]:
     """Rebuild the archive from its embedded sources as the file says it was made, and compare."""
+    from appeal.dates import source_date_epoch
     from appeal.inputs.load import load_data
-    from appeal.layout.render import Renderer, source_date_epoch
+    from appeal.layout.render import Renderer
     from appeal.products import editions
     from appeal.versions import stack
 
@@ -288,8 +289,10 @@ def compare_with_rebuild(edition: bytes, name: str, source: bytes, endorsements:
                             Path(f"{name}:{EMBEDDED_NAME}") if endorsements is not None else None,
                             appeal_raw=source, endorsements_raw=endorsements)
         facts = editions.archive_facts(content)
-        # The colophon prints the stack the file claims; the rebuild prints the same.
+        # The colophon prints the stack the file claims; the rebuild prints the same, and the
+        # date of modification the file records.
         claimed = dataclasses.replace(facts, stack=mark.stack, modified=modified or facts.modified)
+        content = dataclasses.replace(content, modified=claimed.modified)
         with source_date_epoch(claimed.modified):
             rebuilt = editions.archive(Renderer(), content, claimed).data
     except UserError as exc:
