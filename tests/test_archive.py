@@ -217,7 +217,8 @@ def test_verify_checks_the_page_text_against_a_swapped_source(archive, tmp_path,
 
 def test_verify_rejects_a_handout_and_a_file_that_is_no_pdf(built, tmp_path, capsys):
     assert main(["verify", str(built / "appeal-a4.pdf")]) == 1
-    assert "not made by appeal-edition" in capsys.readouterr().out
+    assert "FAIL  a handout of this tool: it carries no source to prove its pages against; verify the " \
+           "archival edition (appeal-archive.pdf), which does" in capsys.readouterr().out
     (tmp_path / "x.pdf").write_text("not a pdf")
     assert main(["verify", str(tmp_path / "x.pdf")]) == 2
     assert "not a readable PDF" in capsys.readouterr().err

@@ -36,8 +36,7 @@ def build(plan: Plan) -> int:
         # later warn of it), and a forked worker that validated in a process that had validated
         # before waited forever.
         chosen = sorted(plan.editions, key=lambda product: not product.archival)
-        jobs = [functools.partial(make_edition, product, renderer, data, settings, check=False)
-                for product in chosen]
+        jobs = [functools.partial(make_edition, product, renderer, data, settings) for product in chosen]
         made = dict(zip((p.name for p in chosen), run_all(jobs), strict=True))
         for product in plan.editions:  # reported in the table's order
             rendered = made[product.name]
@@ -51,7 +50,7 @@ def build(plan: Plan) -> int:
                                    memo=digests)
             warned.check("the letters")
         for product in chosen:
-            check_archive(made[product.name], product)
+            check_product(made[product.name], product)
         raise_if_stopped()
         staging.commit(lambda staging: lines.append(str(staging.add(CHECKSUMS, checksums(staging, digests)))))
     notes = [*(data.endorsements.notes if data.endorsements else ()), *(mailing.fallbacks if mailing else ())]
@@ -82,26 +81,28 @@ def settings_for(plan: Plan):
     return Settings(signing, press)
 
 
-def make_edition(product: Product, renderer, data, settings, check: bool = True):
-    """One edition made, with what it read recorded, and with `check` the archive checked as
-    verify would check it (in the process that forks no more workers after it: build() checks
-    it last, watch in its own)."""
+def make_edition(product: Product, renderer, data, settings):
+    """One edition made, with what it read recorded (checked by check_product, in the process
+    that forks no validating worker after it: build() checks last, watch in its own process)."""
     import dataclasses
 
     from appeal.layout.reads import recording
 
     with recording() as reads:
         rendered = product.make(renderer, data, settings)
-    if check:
-        check_archive(rendered, product)
     return dataclasses.replace(rendered, reads=frozenset(reads))
 
 
-def check_archive(rendered, product: Product) -> None:
+def check_product(rendered, product: Product) -> None:
+    """The archive checked as verify would check it, an edition read on a screen as PDF/UA-1."""
     if product.archival:
         from appeal.verify.checks import self_check
 
         self_check(rendered.data, product.filename)
+    elif product.accessible:
+        from appeal.verify.checks import accessible_check
+
+        accessible_check(rendered.data, product.filename)
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,7 @@ class Watcher:
 
     def rebuild(self, reason: str) -> bool:
         """Rebuild what is stale; one status line (and the build's messages when it fails)."""
-        from appeal.build.pipeline import load, make_edition
+        from appeal.build.pipeline import check_product, load, make_edition
         from appeal.build.plan import settle
         from appeal.build.workers import run_all
         from appeal.dates import source_date_epoch
@@ -126,9 +126,10 @@ class Watcher:
             loaded = load(plan)
             data, mailing, settings = loaded.data, loaded.mailing, loaded.settings
             with source_date_epoch(data.appeal.date), stop_on_warnings() as warned:
-                def put(made) -> None:
+                def put(made) -> None:  # here, in the watcher's process, which validates
                     product, rendered = made
                     warned.check(product.filename)
+                    check_product(rendered, product)
                     report.made(product.filename, self.commit({product.filename: rendered.data}))
                     self.reads[product.name] = rendered.reads
                     self.stale.discard(product.name)

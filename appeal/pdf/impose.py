@@ -12,6 +12,7 @@ from io import BytesIO
 
 import pikepdf
 
+from appeal.pdf.clean import save
 from appeal.pdf.metadata import Metadata
 
 
@@ -57,6 +58,4 @@ def impose(pdf_data: bytes, sheet: tuple[float, float], metadata: Metadata) -> b
                 side.contents_add(booklet.make_stream(b"q\n" + placement + b"\nQ\n"))
         metadata.write_info(booklet)
         booklet.Root.Lang = pikepdf.String(metadata.language)
-        out = BytesIO()
-        booklet.save(out, deterministic_id=True, compress_streams=True)
-        return out.getvalue()
+        return save(booklet, compress_streams=True)

@@ -15,6 +15,7 @@ from pikepdf import Name
 from appeal.inputs.endorsements import EMBEDDED_NAME
 from appeal.inputs.models import Appeal
 from appeal.pdf.metadata import Metadata, info_date, mark
+from appeal.pdf.pdfua import flatten_list_rows, footers_as_artifacts
 
 # The empty signature field every archive carries, for `build.py sign` to fill (pdf/sign.py).
 SIGNATURE_FIELD = "Signature"
@@ -170,75 +171,25 @@ def no_stream_ends_in_cr(pdf_data: bytes) -> bytes:
         return out.getvalue()
 
 
-def _reachable(tree_root: pikepdf.Dictionary) -> set[tuple[int, int]]:
-    """The structure elements reachable from the structure tree's root."""
-    seen: set[tuple[int, int]] = set()
-    pending = [tree_root.get("/K")]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, pikepdf.Array):
-            pending.extend(node)
-        elif isinstance(node, pikepdf.Dictionary) and "/S" in node:
-            if node.objgen in seen:
-                continue
-            seen.add(node.objgen)
-            pending.append(node.get("/K"))
-    return seen
-
-
-def footers_as_artifacts(pdf: pikepdf.Pdf) -> int:
-    """Mark the running footers (text of page margin boxes) as artifacts; the count marked.
-
-    WeasyPrint 70 tags margin-box text as structure elements it never links into the structure
-    tree; PDF/UA wants page furniture as artifacts, so a screen reader skips it. Each such marked
-    content sequence becomes `/Artifact BMC` and leaves the parent tree.
-    """
-    tree_root = pdf.Root.get("/StructTreeRoot")
-    if tree_root is None:
-        return 0
-    reachable = _reachable(tree_root)
-    parents = pikepdf.NumberTree(tree_root.ParentTree)
-    marked = 0
-    for page in pdf.pages:
-        key = page.obj.get("/StructParents")
-        if key is None or int(key) not in parents:
-            continue
-        owners = parents[int(key)]
-        orphans = {mcid for mcid, owner in enumerate(owners)
-                   if isinstance(owner, pikepdf.Dictionary) and owner.objgen not in reachable}
-        if not orphans:
-            continue
-        instructions = []
-        for operands, operator in pikepdf.parse_content_stream(page):
-            if (str(operator) == "BDC" and len(operands) == 2 and isinstance(operands[1], pikepdf.Dictionary)
-                    and int(operands[1].get("/MCID", -1)) in orphans):
-                instructions.append(([Name.Artifact], pikepdf.Operator("BMC")))
-                marked += 1
-            else:
-                instructions.append((operands, operator))
-        page.obj.Contents = pdf.make_stream(pikepdf.unparse_content_stream(instructions))
-        for mcid in orphans:
-            owners[mcid] = None
-    return marked
-
-
 def signature_field(pdf: pikepdf.Pdf) -> None:
     """An empty, invisible signature field on the last page, tagged, for a signature to fill later.
 
     PDF/UA-1 and PDF/A-2/3 want every widget annotation in the structure tree, even an invisible
     one, and a form field described by /TU; pyHanko fills an existing field without touching its
     tags, but tags none it makes itself. So the field is made here: a widget with a zero-size
-    rectangle (no appearance needed) and the Print and Locked flags, a `Form` structure element
+    rectangle, an empty appearance and the Print and Locked flags, a `Form` structure element
     holding it by an object reference, and its entry in the parent tree.
     """
     page = pdf.pages[-1]
     tree_root = pdf.Root.StructTreeRoot
     parents = pikepdf.NumberTree(tree_root.ParentTree)
     key = max(parents.keys(), default=-1) + 1
+    # An empty appearance: Ghostscript (many print shops' RIPs) warns of a field without one.
+    appearance = pdf.make_stream(b"q Q", Type=Name.XObject, Subtype=Name.Form, BBox=[0, 0, 0, 0])
     widget = pdf.make_indirect(pikepdf.Dictionary(
         Type=Name.Annot, Subtype=Name.Widget, FT=Name.Sig, T=pikepdf.String(SIGNATURE_FIELD),
         TU=pikepdf.String("Digital signature of the publisher of this edition"),
-        F=132, Rect=[0, 0, 0, 0], P=page.obj, StructParent=key))
+        F=132, Rect=[0, 0, 0, 0], P=page.obj, StructParent=key, AP=pikepdf.Dictionary(N=appearance)))
     document = tree_root.K[0] if isinstance(tree_root.K, pikepdf.Array) else tree_root.K
     form = pdf.make_indirect(pikepdf.Dictionary(
         Type=Name.StructElem, S=Name.Form, P=document,
@@ -253,46 +204,3 @@ def signature_field(pdf: pikepdf.Pdf) -> None:
     pdf.Root.AcroForm = pdf.make_indirect(pikepdf.Dictionary(Fields=[widget]))
 
 
-def flatten_list_rows(pdf: pikepdf.Pdf) -> int:
-    """Lift list items out of the row blocks that hold them; the count of blocks removed.
-
-    The endorsements are laid out three to a row, each row a block of its own (one long line of
-    thousands of inline blocks lays out in time that grows faster than the list); WeasyPrint tags
-    the row as a `Div` inside the list, which PDF/UA forbids (a list holds list items). The rows
-    hold no content of their own, so their items take their place in the list, in order.
-    """
-    tree_root = pdf.Root.get("/StructTreeRoot")
-    if tree_root is None:
-        return 0
-    removed = 0
-    pending = [tree_root.get("/K")]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, pikepdf.Array):
-            pending.extend(node)
-            continue
-        if not isinstance(node, pikepdf.Dictionary) or "/S" not in node:
-            continue
-        kids = node.get("/K")
-        if node.S == Name.L and isinstance(kids, pikepdf.Array):
-            flat = []
-            for kid in kids:
-                if isinstance(kid, pikepdf.Dictionary) and kid.get("/S") == Name.Div and _only_items(kid):
-                    for item in _as_list(kid.K):
-                        item.P = node
-                        flat.append(item)
-                    removed += 1
-                else:
-                    flat.append(kid)
-            node.K = pikepdf.Array(flat)
-        pending.append(node.get("/K"))
-    return removed
-
-
-def _as_list(kids) -> list:
-    return list(kids) if isinstance(kids, pikepdf.Array) else [kids]
-
-
-def _only_items(element: pikepdf.Dictionary) -> bool:
-    return all(isinstance(kid, pikepdf.Dictionary) and kid.get("/S") == Name.LI
-               for kid in _as_list(element.get("/K", [])))

@@ -95,9 +95,13 @@ def appeal_metadata(data: Data, kind: str, producer: str = TOOL) -> Metadata:
 
 def handout(renderer: Renderer, data: Data, paper: str) -> Rendered:
     """The appeal and its signature pages, to print for meetings and conferences."""
+    from appeal.pdf import pdfua
+    from appeal.versions import stack
+
     html = render_html("handout.html", **context(data))
     document = laid_out(renderer, html, paper, data, pdf_tags=True)
-    return Rendered(document.write_pdf(pdf_tags=True), len(document.pages))
+    metadata = appeal_metadata(data, f"handout, {paper}", producer=stack())
+    return Rendered(pdfua.finish(document.write_pdf(pdf_tags=True), metadata), len(document.pages))
 
 
 def archive_facts(data: Data) -> ArchiveFacts:
@@ -139,9 +143,13 @@ def sign_on(renderer: Renderer, data: Data, paper: str, style: str = "sign-on") 
     def html_for(numbers) -> str:
         return render_html("signon.html", **context(data, sheet=data.sign_on, numbers=numbers))
 
+    from appeal.pdf import pdfua
+    from appeal.versions import stack
+
     _, document = sheet_rows(renderer, html_for, paper, style, data.sign_on.pages, data.next_number)
     check_overflows(document, data)
-    return Rendered(document.write_pdf(pdf_tags=True), len(document.pages))
+    metadata = appeal_metadata(data, f"sign-on sheet, {paper}", producer=stack())
+    return Rendered(pdfua.finish(document.write_pdf(pdf_tags=True), metadata), len(document.pages))
 
 
 def press(renderer: Renderer, data: Data, edition: Product, settings: Settings) -> Rendered:

@@ -14,6 +14,7 @@ from appeal.inputs.source import Problem
 from appeal.layout.boxes import find, has_class, lines
 from appeal.layout.render import Renderer, overflows, render_html
 from appeal.paths import ROOT
+from appeal.pdf.clean import save
 from appeal.products import editions
 from appeal.products.table import PRODUCTS
 
@@ -144,6 +145,4 @@ def _draw_over(page: pikepdf.Page, form: pikepdf.Object) -> None:
 
 
 def saved(pdf: pikepdf.Pdf) -> bytes:
-    out = BytesIO()
-    pdf.save(out, deterministic_id=True)
-    return out.getvalue()
+    return save(pdf)

@@ -37,6 +37,7 @@ class Product:
     when: str = "always"  # built by default: "always", "sign-on" (its settings exist), "letters"
     summary: str = ""  # what it is, for the README's table of outputs
     language: str | None = None  # None: the appeal's own (translations are the next axis)
+    accessible: bool = False  # PDF/UA-1, checked by the build before anything is written
 
     @property
     def archival(self) -> bool:
@@ -71,11 +72,11 @@ SIGN_ON_READS = APPEAL_DATA | {"sign-on"}
 
 ROWS = (
     _row("a4", "appeal-a4.pdf", "handout", "a4", "editions:handout_edition", "handout.html",
-         summary="the handout on A4, to print for meetings"),
+         accessible=True, summary="the handout on A4, to print for meetings"),
     _row("letter", "appeal-letter.pdf", "handout", "letter", "editions:handout_edition", "handout.html",
-         summary="the handout on US Letter"),
+         accessible=True, summary="the handout on US Letter"),
     _row("archive", "appeal-archive.pdf", "archive", "a4", "editions:archive_edition", "archive.html",
-         summary="the archival edition: PDF/A-3a and PDF/UA-1, its source data embedded"),
+         accessible=True, summary="the archival edition: PDF/A-3a and PDF/UA-1, its source data embedded"),
     _row("press-a4", "press/appeal-a4.pdf", "press", "press-a4", "editions:press", "handout.html",
          reads=PRESS_READS, size=(595.2756, 841.8898), summary="for a print shop: PDF/X-4, A4 trim, bleed"),
     _row("press-a5", "press/appeal-a5.pdf", "press", "press-a5", "editions:press", "handout.html",
@@ -85,10 +86,10 @@ ROWS = (
     _row("booklet-letter", "appeal-booklet-letter.pdf", "booklet", "half-letter", "editions:booklet",
          "handout.html", size=(792.0, 612.0), summary="half-Letter pages imposed two to a Letter sheet"),
     _row("sign-on-a4", "sign-on-a4.pdf", "sign-on", "a4", "editions:sign_on_edition", "signon.html",
-         style="sign-on", reads=SIGN_ON_READS, when="sign-on",
+         style="sign-on", accessible=True, reads=SIGN_ON_READS, when="sign-on",
          summary="the sign-on sheet on A4, rows to sign by hand"),
     _row("sign-on-letter", "sign-on-letter.pdf", "sign-on", "letter", "editions:sign_on_edition",
-         "signon.html", style="sign-on", reads=SIGN_ON_READS, when="sign-on",
+         "signon.html", style="sign-on", accessible=True, reads=SIGN_ON_READS, when="sign-on",
          summary="the sign-on sheet on US Letter"),
     # The letters: letters/<id>.pdf for every recipient, on the paper each one asks for, and the
     # print file of them all (letters-shard-I-of-N.pdf for a shard).
@@ -114,14 +115,16 @@ def markdown() -> str:
               "a5": "A5 on A4", "half-letter": "half Letter on Letter", None: None}
     when = {"always": "always", "sign-on": "when data/sign-on.yaml exists",
             "letters": "when data/recipients.yaml exists"}
-    lines = ["| `--edition` | file | paper | reads | by default | what it is |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    lines = ["| `--edition` | file | paper | reads | by default | PDF/UA-1 | what it is |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
     for row in ROWS:
         name = f"`{row.name}`" if row.kind != "checksums" else "(always)"
         filename = f"`{row.filename}`" if row.kind != "letters" else f"`{PACKS}/<id>.pdf`, `{row.filename}`"
         paper = papers[row.paper] if row.kind != "letters" else "each recipient's"
         reads = ", ".join(sorted(row.reads)) or "every PDF in the folder"
-        lines.append(f"| {name} | {filename} | {paper or '-'} | {reads} | {when[row.when]} | {row.summary} |")
+        accessible = "yes" if row.accessible else "no" if row.kind != "checksums" else "-"
+        lines.append(f"| {name} | {filename} | {paper or '-'} | {reads} | {when[row.when]} | {accessible} "
+                     f"| {row.summary} |")
     return "\n".join(lines)
 
 

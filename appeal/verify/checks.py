@@ -335,8 +335,11 @@ def compare_with_rebuild(edition: bytes, name: str, source: bytes, endorsements:
                            "install the stack the file names and check out the commit with its fingerprint")
 
 
-def validation(data: bytes) -> Iterator[Check]:
-    """PDF/A-3a and PDF/UA-1 by the page-validation rules, failed rules named."""
+def validation(data: bytes, profiles: Sequence[tuple[str, str]] = (("3a", "PDF/A-3a"), ("ua1", "PDF/UA-1"))
+               ) -> Iterator[Check]:
+    """PDF/A-3a and PDF/UA-1 (or the `profiles` given) by the page-validation rules, failed rules
+    named. Run it in a process that forks no worker afterwards that validates too: page-validation
+    leaves threads behind, and a fork copies their locks but not them."""
     import tempfile
 
     import page
@@ -345,11 +348,26 @@ def validation(data: bytes) -> Iterator[Check]:
     with tempfile.NamedTemporaryFile(suffix=".pdf") as file:
         file.write(data)
         file.flush()
-        for profile, label in (("3a", "PDF/A-3a"), ("ua1", "PDF/UA-1")):
+        for profile, label in profiles:
             report = page.validate_pdf(file.name, profile=profile)
             failed = sorted({f.rule_id for f in report.failures})
             yield Check(report.is_compliant and not failed,
                         f"{label}: {'no failed rules' if not failed else 'failed ' + ', '.join(failed[:6])}")
+
+
+def accessible_check(data: bytes, name: str) -> None:
+    """A UserError unless an edition read on a screen (a handout, a sign-on sheet) passes PDF/UA-1:
+    the build writes none that does not."""
+    from appeal.pdf.pdfua import orphans
+
+    failed = [check.line() for check in validation(data, (("ua1", "PDF/UA-1"),)) if not check.ok]
+    with open_pdf(data, name) as pdf:
+        untagged = orphans(pdf)
+    if untagged:
+        failed.append(f"{untagged} marked-content sequences that no structure element reaches")
+    if failed:
+        raise UserError(f"{name}: the edition just built is not PDF/UA-1 ({'; '.join(failed)}), so the "
+                        "build stops and writes nothing; this is a fault of the tool or of a template")
 
 
 def self_check(data: bytes, name: str) -> None:

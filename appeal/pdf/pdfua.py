@@ -1,0 +1,182 @@
+"""PDF/UA-1 finishing of WeasyPrint's tagged output: footers as artifacts, lists as lists, the claim.
+
+The archive (pdfa.py) and the editions read on a screen (the handouts, the sign-on sheets) go
+through these steps; page-validation's `ua1` profile then finds no failed rule, which the build
+checks before anything is written (verify/checks.ua_problems).
+"""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+import pikepdf
+from pikepdf import Name
+
+from appeal.pdf.clean import save
+from appeal.pdf.metadata import Metadata
+
+UA_NAMESPACES = '    xmlns:pdfuaid="http://www.aiim.org/pdfua/ns/id/"'
+
+
+def ua_claims(language: str) -> str:
+    """The XMP a PDF/UA-1 file states besides the metadata: its language and the claim."""
+    from xml.sax.saxutils import escape
+
+    return (f"   <dc:language><rdf:Bag><rdf:li>{escape(language)}</rdf:li></rdf:Bag></dc:language>\n"
+            "   <pdfuaid:part>1</pdfuaid:part>")
+
+
+def finish(pdf_data: bytes, metadata: Metadata) -> bytes:
+    """A tagged WeasyPrint PDF made PDF/UA-1: running footers as artifacts, list rows lifted out
+    of their blocks, the metadata and the PDF/UA identification in Info and XMP, a content-derived
+    /ID."""
+    with pikepdf.open(BytesIO(pdf_data)) as pdf:
+        footers_as_artifacts(pdf)
+        flatten_list_rows(pdf)
+        column_headers(pdf)
+        metadata.write(pdf, UA_NAMESPACES, ua_claims(metadata.language), replace=False)
+        return save(pdf, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.preserve)
+
+
+def _reachable(tree_root: pikepdf.Dictionary) -> set[tuple[int, int]]:
+    """The structure elements reachable from the structure tree's root."""
+    seen: set[tuple[int, int]] = set()
+    pending = [tree_root.get("/K")]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, pikepdf.Array):
+            pending.extend(node)
+        elif isinstance(node, pikepdf.Dictionary) and "/S" in node:
+            if node.objgen in seen:
+                continue
+            seen.add(node.objgen)
+            pending.append(node.get("/K"))
+    return seen
+
+
+def _tagged_pages(pdf: pikepdf.Pdf):
+    """Each page with the owners of its marked content (the parent tree's array, or None) and the
+    structure elements the tree reaches; nothing for an untagged file."""
+    tree_root = pdf.Root.get("/StructTreeRoot")
+    if tree_root is None:
+        return
+    reachable = _reachable(tree_root)
+    parents = pikepdf.NumberTree(tree_root.ParentTree)
+    for page in pdf.pages:
+        key = page.obj.get("/StructParents")
+        yield page, (parents.get(int(key)) if key is not None else None), reachable
+
+
+def _mcid(operands, operator) -> int | None:
+    """The MCID of a `BDC` that carries one."""
+    if str(operator) == "BDC" and len(operands) == 2 and isinstance(operands[1], pikepdf.Dictionary):
+        return int(operands[1].get("/MCID", -1))
+    return None
+
+
+def footers_as_artifacts(pdf: pikepdf.Pdf) -> int:
+    """Mark the running footers (text of page margin boxes) as artifacts; the count marked.
+
+    WeasyPrint 70 tags margin-box text as structure elements it never links into the structure
+    tree; PDF/UA wants page furniture as artifacts, so a screen reader skips it. Each such marked
+    content sequence becomes `/Artifact BMC` and leaves the parent tree.
+    """
+    marked = 0
+    for page, owners, reachable in _tagged_pages(pdf):
+        if owners is None:
+            continue
+        unreached = {mcid for mcid, owner in enumerate(owners)
+                     if isinstance(owner, pikepdf.Dictionary) and owner.objgen not in reachable}
+        if not unreached:
+            continue
+        instructions = []
+        for operands, operator in pikepdf.parse_content_stream(page):
+            if _mcid(operands, operator) in unreached:
+                instructions.append(([Name.Artifact], pikepdf.Operator("BMC")))
+                marked += 1
+            else:
+                instructions.append((operands, operator))
+        page.obj.Contents = pdf.make_stream(pikepdf.unparse_content_stream(instructions))
+        for mcid in unreached:
+            owners[mcid] = None
+    return marked
+
+
+def flatten_list_rows(pdf: pikepdf.Pdf) -> int:
+    """Lift list items out of the row blocks that hold them; the count of blocks removed.
+
+    The endorsements are laid out three to a row, each row a block of its own (one long line of
+    thousands of inline blocks lays out in time that grows faster than the list); WeasyPrint tags
+    the row as a `Div` inside the list, which PDF/UA forbids (a list holds list items). The rows
+    hold no content of their own, so their items take their place in the list, in order.
+    """
+    tree_root = pdf.Root.get("/StructTreeRoot")
+    if tree_root is None:
+        return 0
+    removed = 0
+    pending = [tree_root.get("/K")]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, pikepdf.Array):
+            pending.extend(node)
+            continue
+        if not isinstance(node, pikepdf.Dictionary) or "/S" not in node:
+            continue
+        kids = node.get("/K")
+        if node.S == Name.L and isinstance(kids, pikepdf.Array):
+            flat = []
+            for kid in kids:
+                if isinstance(kid, pikepdf.Dictionary) and kid.get("/S") == Name.Div and _only_items(kid):
+                    for item in _as_list(kid.K):
+                        item.P = node
+                        flat.append(item)
+                    removed += 1
+                else:
+                    flat.append(kid)
+            node.K = pikepdf.Array(flat)
+        pending.append(node.get("/K"))
+    return removed
+
+
+def _as_list(kids) -> list:
+    return list(kids) if isinstance(kids, pikepdf.Array) else [kids]
+
+
+def _only_items(element: pikepdf.Dictionary) -> bool:
+    return all(isinstance(kid, pikepdf.Dictionary) and kid.get("/S") == Name.LI
+               for kid in _as_list(element.get("/K", [])))
+
+
+def orphans(pdf: pikepdf.Pdf) -> int:
+    """Marked content with an MCID that no element of the structure tree reaches: text a screen
+    reader never reads and that is no artifact either (page-validation's `ua1` does not see it;
+    WeasyPrint's footers were such text)."""
+    found = 0
+    for page, owners, reachable in _tagged_pages(pdf):
+        for operands, operator in pikepdf.parse_content_stream(page):
+            mcid = _mcid(operands, operator)
+            if mcid is None or mcid < 0:
+                continue
+            owner = owners[mcid] if owners is not None and mcid < len(owners) else None
+            found += not isinstance(owner, pikepdf.Dictionary) or owner.objgen not in reachable
+    return found
+
+
+def column_headers(pdf: pikepdf.Pdf) -> int:
+    """Give every table header cell (TH) its /Scope, /Column: WeasyPrint writes the cells of a
+    <thead> (the sign-on sheet's, repeated on each page) without one, and a screen reader then
+    cannot tell which cells a heading names. The count of cells given one."""
+    given = 0
+    for obj in pdf.objects:
+        if isinstance(obj, pikepdf.Dictionary) and obj.get("/S") == Name.TH:
+            attributes = obj.get("/A")
+            if attributes is None:
+                obj.A = pikepdf.Dictionary(O=Name.Table, Scope=Name.Column)
+            elif isinstance(attributes, pikepdf.Dictionary) and attributes.get("/O") == Name.Table:
+                if "/Scope" in attributes:
+                    continue
+                attributes.Scope = Name.Column
+            else:
+                continue
+            given += 1
+    return given

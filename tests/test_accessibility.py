@@ -1,0 +1,146 @@
+"""Accessible and searchable: the editions read on a screen are PDF/UA-1, words broken at a line end
+are found whole, and every file is one that every reader (and a print shop's RIP) takes."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from io import BytesIO
+from pathlib import Path
+
+import pikepdf
+import pytest
+import yaml
+
+from appeal.cli import main
+from appeal.paths import DATA_DIR
+from appeal.pdf.pdfua import orphans
+from appeal.products.table import EDITIONS
+from helpers import snapshot
+
+SCREEN = [product.filename for product in EDITIONS.values() if product.accessible]
+APPEAL = yaml.safe_load((DATA_DIR / "appeal.yaml").read_text(encoding="utf-8"))
+
+
+def ua1_failures(data: bytes, tmp_path: Path) -> list[str]:
+    import page
+
+    path = tmp_path / "checked.pdf"
+    path.write_bytes(data)
+    report = page.validate_pdf(str(path), profile="ua1")
+    return sorted({failure.rule_id for failure in report.failures}) + ([] if report.is_compliant else ["!"])
+
+
+def every_pdf(folder: Path) -> list[Path]:
+    return sorted(folder.rglob("*.pdf"))
+
+
+@pytest.mark.parametrize("name", SCREEN)
+def test_every_edition_read_on_a_screen_is_pdf_ua_1(built, name, tmp_path):
+    data = (built / name).read_bytes()
+    assert ua1_failures(data, tmp_path) == []
+    with pikepdf.open(BytesIO(data)) as pdf:
+        meta = pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False)
+        assert meta["pdfuaid:part"] == "1"
+        assert meta["dc:title"] == APPEAL["title"] == str(pdf.docinfo.Title)
+        assert str(pdf.Root.Lang) == APPEAL["language"]
+        assert re.fullmatch(r"appeal-edition \S+ \(.+\)(; .+)?", meta["xmp:CreatorTool"])
+        assert str(pdf.docinfo.Creator) == meta["xmp:CreatorTool"]
+
+
+@pytest.mark.parametrize("name", SCREEN)
+def test_footers_are_artifacts_and_every_tagged_text_is_in_the_tree(built, name):
+    with pikepdf.open(built / name) as pdf:
+        assert orphans(pdf) == 0
+        artifacts = sum(1 for page in pdf.pages for operands, operator in pikepdf.parse_content_stream(page)
+                        if str(operator) == "BMC" and operands and operands[0] == pikepdf.Name.Artifact)
+        assert artifacts >= 2 * len(pdf.pages)  # the running title and the page number of each page
+
+
+def test_a_footer_out_of_its_artifact_or_no_language_fails_the_validator(built, tmp_path):
+    """The negative controls: the validator sees what these tests rely on it to see."""
+    with pikepdf.open(built / "appeal-a4.pdf") as pdf:
+        del pdf.Root["/Lang"]
+        out = BytesIO()
+        pdf.save(out)
+    assert ua1_failures(out.getvalue(), tmp_path)
+    with pikepdf.open(built / "appeal-a4.pdf") as pdf:
+        page = pdf.pages[0]
+        instructions = [([pikepdf.Name.Span], operator)  # the footer marked as neither artifact nor tag
+                        if str(operator) == "BMC" and operands and operands[0] == pikepdf.Name.Artifact
+                        else (operands, operator)
+                        for operands, operator in pikepdf.parse_content_stream(page)]
+        page.obj.Contents = pdf.make_stream(pikepdf.unparse_content_stream(instructions))
+        out = BytesIO()
+        pdf.save(out)
+    assert "PDFUA1-CONTENT-TAGGING-001" in ua1_failures(out.getvalue(), tmp_path)
+
+
+def test_the_build_writes_no_screen_edition_that_fails_pdf_ua_1(earlier_build, monkeypatch, capsys):
+    from appeal.pdf import pdfua
+
+    monkeypatch.setattr(pdfua, "footers_as_artifacts", lambda pdf: 0)  # footers left untagged
+    before = snapshot(earlier_build)
+    assert main(["--edition", "a4", "--out", str(earlier_build)]) == 2
+    err = capsys.readouterr().err
+    assert "appeal-a4.pdf: the edition just built is not PDF/UA-1" in err
+    assert "marked-content sequences that no structure element reaches" in err
+    assert snapshot(earlier_build) == before
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text))
+
+
+def test_a_word_broken_at_a_line_end_is_found_whole(built):
+    """The break hyphen is U+002D: Poppler (pdftotext, Evince) and PDFium (Chrome; it marks the
+    hyphen it joins as U+FFFE) give the word whole; with WeasyPrint's U+2010 neither did."""
+    import pypdfium2
+
+    body = _words(" ".join(APPEAL["body"]))
+    for name in ("appeal-a4.pdf", "appeal-letter.pdf", "appeal-archive.pdf"):
+        document = pypdfium2.PdfDocument(built / name)
+        pdfium = " ".join(document[n].get_textpage().get_text_range().replace("\ufffe", "")
+                          for n in range(len(document)))
+        assert body <= _words(pdfium), (name, sorted(body - _words(pdfium))[:10])
+        if shutil.which("pdftotext"):
+            poppler = subprocess.run(["pdftotext", str(built / name), "-"], capture_output=True, text=True,
+                                     check=True).stdout
+            assert body <= _words(poppler), (name, sorted(body - _words(poppler))[:10])
+        assert "\u2010" not in pdfium
+    a4 = pypdfium2.PdfDocument(built / "appeal-a4.pdf")
+    joined = [word for word in re.findall(r"\w+\ufffe\w+", " ".join(
+        a4[n].get_textpage().get_text_range() for n in range(len(a4))))]
+    assert {word.replace("\ufffe", "") for word in joined} >= {"themselves", "unacceptability"}, joined
+
+
+@pytest.mark.skipif(not shutil.which("gs"), reason="Ghostscript is not installed")
+def test_ghostscript_renders_every_file_of_the_build_without_a_word(built):
+    """Ghostscript, the engine of many print shops' RIPs: nothing on stderr for any page of any
+    file (an empty stream marked compressed gave "Page drawing error"; the archive's empty
+    signature field, a warning)."""
+    for path in every_pdf(built):
+        result = subprocess.run(["gs", "-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-sDEVICE=nullpage",
+                                 str(path)], capture_output=True, text=True)
+        assert result.returncode == 0 and not result.stderr.strip() and not result.stdout.strip(), \
+            (path.name, result.stderr[:300], result.stdout[:300])
+
+
+def test_every_file_has_an_id_a_version_that_covers_it_and_no_empty_compressed_stream(built):
+    for path in every_pdf(built):
+        with pikepdf.open(path) as pdf:
+            assert "/ID" in pdf.trailer, path.name
+            assert pdf.pdf_version >= "1.4" or "/Lang" not in pdf.Root, (path.name, pdf.pdf_version)
+            for obj in pdf.objects:
+                if isinstance(obj, pikepdf.Stream) and "/Filter" in obj:
+                    assert obj.read_raw_bytes(), (path.name, obj.objgen)
+
+
+def test_the_sign_on_sheet_is_a_table_whose_header_cells_name_their_columns(built):
+    with pikepdf.open(built / "sign-on-a4.pdf") as pdf:
+        headers = [obj for obj in pdf.objects
+                   if isinstance(obj, pikepdf.Dictionary) and obj.get("/S") == pikepdf.Name.TH]
+        pages = len(pdf.pages)
+    assert len(headers) == 7 * pages  # the seven column headings, repeated on every page
+    assert all(header.A.Scope == pikepdf.Name.Column for header in headers)
