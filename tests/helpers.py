@@ -189,3 +189,83 @@ def _marks(content, holder, ctm, height, marks) -> None:
             if min(start[0], end[0]) < 0.5 and abs(start[1] - end[1]) < 0.5:
                 marks.append((round((height - start[1]) / mm, 1), round(abs(end[0] - start[0]) / mm, 1)))
             start = None
+
+
+def _to_unicode(font) -> dict[bytes, str]:
+    """A Type0 font's ToUnicode map (bfchar and bfrange), code bytes to text."""
+    found: dict[bytes, str] = {}
+    if "/ToUnicode" not in font:
+        return found
+    cmap = font.ToUnicode.read_bytes().decode("latin-1")
+    for block in re.findall(r"beginbfchar(.*?)endbfchar", cmap, re.S):
+        for code, text in re.findall(r"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]*)>", block):
+            found[bytes.fromhex(code)] = bytes.fromhex(text).decode("utf-16-be")
+    for block in re.findall(r"beginbfrange(.*?)endbfrange", cmap, re.S):
+        for start, end, text in re.findall(r"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>", block):
+            first, width = int(start, 16), len(start) // 2
+            for offset in range(int(end, 16) - first + 1):
+                value = int(text, 16) + offset
+                found[(first + offset).to_bytes(width, "big")] = chr(value)
+    return found
+
+
+def marked_text(pdf) -> dict[tuple[int, int], str]:
+    """The text of each marked-content sequence with an MCID, by (page index, MCID), decoded
+    through the fonts' ToUnicode maps (two-byte codes, as WeasyPrint writes them)."""
+    import pikepdf
+
+    texts: dict[tuple[int, int], str] = {}
+    for number, page in enumerate(pdf.pages):
+        fonts = {str(name): _to_unicode(font) for name, font in page.Resources.get("/Font", {}).items()}
+        font: dict[bytes, str] = {}
+        stack: list[int | None] = []
+        for operands, operator in pikepdf.parse_content_stream(page):
+            op = str(operator)
+            if op == "BDC":
+                properties = operands[1] if len(operands) == 2 else None
+                stack.append(int(properties.MCID) if isinstance(properties, pikepdf.Dictionary)
+                             and "/MCID" in properties else None)
+            elif op == "BMC":
+                stack.append(None)
+            elif op == "EMC" and stack:
+                stack.pop()
+            elif op == "Tf":
+                font = fonts.get(str(operands[0]), {})
+            elif op in ("Tj", "TJ") and stack and stack[-1] is not None:
+                strings = operands[0] if op == "TJ" else [operands[0]]
+                raw = b"".join(bytes(item) for item in strings if isinstance(item, pikepdf.String))
+                text = "".join(font.get(raw[i:i + 2], "") for i in range(0, len(raw), 2))
+                key = (number, stack[-1])
+                texts[key] = texts.get(key, "") + text
+    return texts
+
+
+def structure(pdf) -> list:
+    """The structure tree as nested (type, text, children) tuples in document order, the text of
+    each element that of its marked content (helpers.marked_text)."""
+    import pikepdf
+
+    texts = marked_text(pdf)
+    pages = {page.obj.objgen: number for number, page in enumerate(pdf.pages)}
+
+    def kids(node) -> list:
+        value = node.get("/K")
+        return [] if value is None else list(value) if isinstance(value, pikepdf.Array) else [value]
+
+    def build(node, page) -> tuple:
+        page = pages.get(node.Pg.objgen, page) if "/Pg" in node else page
+        text, children = "", []
+        for kid in kids(node):
+            if isinstance(kid, int):
+                text += texts.get((page, kid), "")
+            elif isinstance(kid, pikepdf.Dictionary) and "/S" in kid:
+                child = build(kid, page)
+                children.append(child)
+                text += child[1]
+            elif isinstance(kid, pikepdf.Dictionary) and "/MCID" in kid:
+                on = pages.get(kid.Pg.objgen, page) if "/Pg" in kid else page
+                text += texts.get((on, int(kid.MCID)), "")
+        return str(node.S)[1:], text, children
+
+    root = pdf.Root.StructTreeRoot
+    return [build(kid, 0) for kid in kids(root) if isinstance(kid, pikepdf.Dictionary)]

@@ -226,8 +226,8 @@ def test_the_build_writes_no_archive_that_fails_verify(earlier_build, monkeypatc
     before = snapshot(earlier_build)
     real = archive.finish
 
-    def without_output_intent(data, facts):
-        with pikepdf.open(BytesIO(real(data, facts))) as pdf:
+    def without_output_intent(data, facts, *more):
+        with pikepdf.open(BytesIO(real(data, facts, *more))) as pdf:
             del pdf.Root.OutputIntents
             out = BytesIO()
             pdf.save(out)

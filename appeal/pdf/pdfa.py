@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from io import BytesIO
 from xml.sax.saxutils import escape
@@ -15,7 +16,7 @@ from pikepdf import Name
 from appeal.inputs.endorsements import EMBEDDED_NAME
 from appeal.inputs.models import Appeal
 from appeal.pdf.metadata import Metadata, info_date, mark
-from appeal.pdf.pdfua import flatten_list_rows, footers_as_artifacts
+from appeal.pdf.pdfua import restructure
 
 # The empty signature field every archive carries, for `build.py sign` to fill (pdf/sign.py).
 SIGNATURE_FIELD = "Signature"
@@ -104,7 +105,7 @@ def xmp_packet(facts: ArchiveFacts) -> bytes:
     return facts.metadata.xmp(namespaces, claims)
 
 
-def finish(pdf_data: bytes, facts: ArchiveFacts) -> bytes:
+def finish(pdf_data: bytes, facts: ArchiveFacts, paragraphs: dict[str, Sequence[int]] | None = None) -> bytes:
     """WeasyPrint's PDF/A-3a output made PDF/UA-1 too, with the source data embedded.
 
     WeasyPrint 70 compresses the XMP stream (PDF/A forbids it), claims one standard at a time and
@@ -126,8 +127,7 @@ def finish(pdf_data: bytes, facts: ArchiveFacts) -> bytes:
                 creation_date=created, mod_date=modified, relationship=Name.Source)
             pdf.attachments[name] = spec
             specs.append(spec.obj)
-        footers_as_artifacts(pdf)
-        flatten_list_rows(pdf)
+        restructure(pdf, paragraphs)
         signature_field(pdf)
         pdf.Root.AF = pikepdf.Array(specs)
         # The stream is left uncompressed: PDF/A requires the XMP to be readable as it stands.

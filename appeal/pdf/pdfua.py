@@ -7,6 +7,7 @@ checks before anything is written (verify/checks.ua_problems).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from io import BytesIO
 
 import pikepdf
@@ -26,16 +27,117 @@ def ua_claims(language: str) -> str:
             "   <pdfuaid:part>1</pdfuaid:part>")
 
 
-def finish(pdf_data: bytes, metadata: Metadata) -> bytes:
-    """A tagged WeasyPrint PDF made PDF/UA-1: running footers as artifacts, list rows lifted out
-    of their blocks, the metadata and the PDF/UA identification in Info and XMP, a content-derived
-    /ID."""
+def finish(pdf_data: bytes, metadata: Metadata, paragraphs: dict[str, Sequence[int]] | None = None) -> bytes:
+    """A tagged WeasyPrint PDF made PDF/UA-1 (`restructure`), the metadata and the PDF/UA
+    identification in Info and XMP, a content-derived /ID."""
     with pikepdf.open(BytesIO(pdf_data)) as pdf:
-        footers_as_artifacts(pdf)
-        flatten_list_rows(pdf)
-        column_headers(pdf)
+        restructure(pdf, paragraphs)
         metadata.write(pdf, UA_NAMESPACES, ua_claims(metadata.language), replace=False)
         return save(pdf, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.preserve)
+
+
+def restructure(pdf: pikepdf.Pdf, paragraphs: dict[str, Sequence[int]] | None = None) -> None:
+    """The structure a screen reader should read, from what WeasyPrint tags: the running footers
+    as artifacts, list rows lifted out of their blocks, each numbered entry's number as its label
+    (Lbl), a paragraph, a section or a list broken across pages one element again (`paragraphs`:
+    paragraph_keys of the layout), table header cells with their scope."""
+    footers_as_artifacts(pdf)
+    flatten_list_rows(pdf)
+    list_labels(pdf)
+    for kind, keys in (paragraphs or {}).items():
+        join_split(pdf, kind, keys)
+    column_headers(pdf)
+
+
+# The elements a page break may split, and what WeasyPrint tags each one.
+SPLIT = {"p": "/P", "main": "/Part", "section": "/Sect", "ol": "/L"}
+
+
+def paragraph_keys(document) -> dict[str, list[int]]:
+    """For each kind of element a page break may split (SPLIT), the keys of its boxes in a laid-out
+    document, in the order WeasyPrint tags them (page by page, in document order): the parts of an
+    element split over pages have the same key (its HTML element's)."""
+    from appeal.layout.boxes import walk
+
+    keys: dict[str, list[int]] = {kind: [] for kind in SPLIT.values()}
+    for page in document.pages:
+        for box, _ in walk(page._page_box):
+            if type(box).__name__ == "BlockBox" and getattr(box, "element_tag", None) in SPLIT:
+                keys[SPLIT[box.element_tag]].append(id(box.element))
+    return keys
+
+
+def _elements(tree_root: pikepdf.Dictionary):
+    """The structure elements in document order (depth first), with their parents."""
+    pending = [(kid, tree_root) for kid in reversed(_as_list(tree_root.get("/K", [])))]
+    while pending:
+        node, parent = pending.pop()
+        if isinstance(node, pikepdf.Dictionary) and "/S" in node:
+            yield node, parent
+            pending.extend((kid, node) for kid in reversed(_as_list(node.get("/K", []))))
+
+
+def list_labels(pdf: pikepdf.Pdf) -> int:
+    """Make each list entry's number its label: WeasyPrint tags an entry (LI) as one LBody whose
+    first paragraph begins with the number (a ::before box, tagged NonStruct); the number becomes
+    the LI's Lbl, before the LBody. The count of labels made."""
+    made = 0
+    tree_root = pdf.Root.get("/StructTreeRoot")
+    if tree_root is None:
+        return 0
+    for element, _ in list(_elements(tree_root)):
+        if element.S != Name.LI:
+            continue
+        kids = _as_list(element.get("/K", []))
+        body = kids[0] if kids else None
+        if not isinstance(body, pikepdf.Dictionary) or body.get("/S") != Name.LBody:
+            continue
+        first = next((kid for kid in _as_list(body.get("/K", []))
+                      if isinstance(kid, pikepdf.Dictionary) and kid.get("/S") == Name.P), None)
+        inner = _as_list(first.get("/K", [])) if first is not None else []
+        number = inner[0] if inner else None
+        if not isinstance(number, pikepdf.Dictionary) or number.get("/S") != Name.NonStruct:
+            continue
+        number.S, number.P = Name.Lbl, element
+        first.K = pikepdf.Array(inner[1:])
+        element.K = pikepdf.Array([number, *kids])
+        made += 1
+    return made
+
+
+def join_split(pdf: pikepdf.Pdf, kind: str, keys: Sequence[int]) -> int:
+    """Make an element that a page break split (a P, a Sect, an L) one element again: `keys` gives
+    each element of that `kind`, in document order, the key of what it was laid out from
+    (paragraph_keys); one with its predecessor's key gives its content to it and leaves the tree.
+    Nothing is joined when the counts disagree. The count of elements joined."""
+    tree_root = pdf.Root.get("/StructTreeRoot")
+    if tree_root is None:
+        return 0
+    wanted = Name(kind)
+    found = [(element, parent) for element, parent in _elements(tree_root) if str(element.S) == str(wanted)]
+    if not keys or len(found) != len(keys):
+        return 0
+    joined, owner_of = 0, {}
+    for (element, parent), key, before in zip(found, keys, [None, *keys[:-1]], strict=True):
+        if key != before:
+            first = element
+            continue
+        moved = _as_list(element.get("/K", []))
+        for kid in moved:
+            if isinstance(kid, pikepdf.Dictionary) and "/S" in kid:
+                kid.P = first
+        first.K = pikepdf.Array([*_as_list(first.get("/K", [])), *moved])
+        parent.K = pikepdf.Array([kid for kid in _as_list(parent.K) if not (
+            isinstance(kid, pikepdf.Dictionary) and kid.objgen == element.objgen)])
+        owner_of[element.objgen] = first
+        joined += 1
+    if owner_of:  # marked content the joined elements held directly now belongs to the first part
+        for _, owners in pikepdf.NumberTree(tree_root.ParentTree).items():
+            if isinstance(owners, pikepdf.Array):
+                for index, owner in enumerate(owners):
+                    if isinstance(owner, pikepdf.Dictionary) and owner.objgen in owner_of:
+                        owners[index] = owner_of[owner.objgen]
+    return joined
 
 
 def _reachable(tree_root: pikepdf.Dictionary) -> set[tuple[int, int]]:

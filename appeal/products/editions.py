@@ -101,7 +101,8 @@ def handout(renderer: Renderer, data: Data, paper: str) -> Rendered:
     html = render_html("handout.html", **context(data))
     document = laid_out(renderer, html, paper, data, pdf_tags=True)
     metadata = appeal_metadata(data, f"handout, {paper}", producer=stack())
-    return Rendered(pdfua.finish(document.write_pdf(pdf_tags=True), metadata), len(document.pages))
+    pdf = pdfua.finish(document.write_pdf(pdf_tags=True), metadata, pdfua.paragraph_keys(document))
+    return Rendered(pdf, len(document.pages))
 
 
 def archive_facts(data: Data) -> ArchiveFacts:
@@ -123,6 +124,7 @@ def archive(renderer: Renderer, data: Data, facts: ArchiveFacts | None = None, s
     `facts` (verify gives them) may name the stack and dates another build recorded.
     """
     from appeal.pdf.pdfa import SIGNATURE_FIELD, SOURCE_NAME, finish
+    from appeal.pdf.pdfua import paragraph_keys
 
     facts = facts or archive_facts(data)
     html = render_html("archive.html", **context(
@@ -131,7 +133,7 @@ def archive(renderer: Renderer, data: Data, facts: ArchiveFacts | None = None, s
         endorsements_name=EMBEDDED_NAME, endorsements_sha256=facts.endorsements_sha256))
     options = {"pdf_variant": "pdf/a-3a", "pdf_tags": True}
     document = laid_out(renderer, html, ARCHIVE.paper, data, **options)
-    pdf = finish(document.write_pdf(**options), facts)
+    pdf = finish(document.write_pdf(**options), facts, paragraph_keys(document))
     if signing is not None:
         pdf = signing(pdf, facts.modified, existing_field=SIGNATURE_FIELD)
     return Rendered(pdf, len(document.pages))
@@ -149,7 +151,8 @@ def sign_on(renderer: Renderer, data: Data, paper: str, style: str = "sign-on") 
     _, document = sheet_rows(renderer, html_for, paper, style, data.sign_on.pages, data.next_number)
     check_overflows(document, data)
     metadata = appeal_metadata(data, f"sign-on sheet, {paper}", producer=stack())
-    return Rendered(pdfua.finish(document.write_pdf(pdf_tags=True), metadata), len(document.pages))
+    pdf = pdfua.finish(document.write_pdf(pdf_tags=True), metadata, pdfua.paragraph_keys(document))
+    return Rendered(pdf, len(document.pages))
 
 
 def press(renderer: Renderer, data: Data, edition: Product, settings: Settings) -> Rendered:
