@@ -29,10 +29,18 @@ def test_every_page_has_the_paper_size(handout):
         assert float(page.mediabox.height) == pytest.approx(height, abs=0.01)
 
 
+def _parts(texts: list[str]) -> tuple[str, str]:
+    """The text before the signatures' heading and from it on: the signatures follow the body
+    on its last page (one text block, no forced break)."""
+    whole = "\n".join(without_footer(text) for text in texts)
+    heading = whole.index("\nSignatories\n")
+    return whole[:heading], whole[heading + 1:]
+
+
 def test_title_publication_and_every_paragraph_in_order(handout, appeal_data):
     _, reader = handout
     texts = page_texts(reader)
-    body = "\n".join(without_footer(text) for text in texts[:-1])
+    body = _parts(texts)[0]
     assert_in_order(body, [appeal_data["title"], appeal_data["publication"], *appeal_data["body"]])
     # The exact characters survive copy and paste: curly quotes, dashes, ø.
     for fragment in ("Convention’s", "“war without rules”", "changed—but", "— ranging from 10% to 40% —"):
@@ -42,16 +50,19 @@ def test_title_publication_and_every_paragraph_in_order(handout, appeal_data):
 def test_signature_page_lists_every_signatory_name_then_role(handout, appeal_data):
     _, reader = handout
     texts = page_texts(reader)
-    signature_page = texts[-1]
-    assert signature_page.lstrip().startswith("Signatories")
+    body, signatures = _parts(texts)
     expected = []
     for number, signatory in enumerate(appeal_data["signatories"], 1):
         expected += [f"{number}. {signatory['name']}", signatory["role"]]
-    assert_in_order(signature_page, expected)
-    # All 21 on the one page, and none of the appeal's body on it.
-    assert squash(appeal_data["body"][-1]) not in squash(signature_page)
-    for text in texts[:-1]:
-        assert "Signatories" not in text
+    assert_in_order(signatures, expected)
+    # The body ends before the heading, and nothing of it comes after; the heading comes once, on
+    # the page where the body ends (which its first row shares), "(continued)" after it.
+    assert squash(appeal_data["body"][-1]) in squash(body)
+    assert squash(appeal_data["body"][-1]) not in squash(signatures)
+    first = next(n for n, text in enumerate(texts) if "\nSignatories\n" in f"\n{text}\n")
+    assert squash(appeal_data["body"][-1][-40:]) in squash(texts[first])
+    assert "1. Lloyd Axworthy" in texts[first]
+    assert all("Signatories (continued)" in text for text in texts[first + 1:])
 
 
 def test_body_measure_is_60_to_75_characters(handout):
@@ -104,7 +115,9 @@ def test_outline_has_the_title_and_the_signature_page(handout, appeal_data):
     assert top[0]["/Title"] == appeal_data["title"]
     assert reader.get_destination_page_number(top[0]) == 0
     assert top[1][0]["/Title"] == "Signatories"
-    assert reader.get_destination_page_number(top[1][0]) == len(reader.pages) - 1
+    # The page where the signatures' heading stands: the body's last page, which they share.
+    heading = next(n for n, text in enumerate(page_texts(reader)) if "\nSignatories\n" in f"\n{text}\n")
+    assert reader.get_destination_page_number(top[1][0]) == heading
 
 
 def test_build_prints_one_line_per_file_and_the_time(built, tmp_path, capsys):
@@ -137,7 +150,7 @@ def test_a_longer_list_continues_under_a_repeated_heading(tmp_path, appeal_data)
     assert main(["--data", str(write_data(tmp_path, data)), "--out", str(out)]) == 0
     for name in PAPERS:
         texts = page_texts(out / name)
-        first = next(i for i, t in enumerate(texts) if t.lstrip().startswith("Signatories\n"))
+        first = next(i for i, t in enumerate(texts) if "\nSignatories\n" in f"\n{t}\n")
         continuation = texts[first + 1:]
         assert continuation, "70 signatories should not fit on one page"
         for text in continuation:
@@ -156,7 +169,8 @@ def test_markup_and_template_syntax_in_the_data_print_literally(tmp_path, appeal
     data = dict(appeal_data, signatories=tricky + appeal_data["signatories"][1:])
     out = tmp_path / "out"
     assert main(["--data", str(write_data(tmp_path, data)), "--out", str(out)]) == 0
-    text = page_texts(out / "appeal-a4.pdf")[-1]
+    # The signatures, from their heading on, lines joined (a name may wrap in its column).
+    text = " ".join(_parts(page_texts(out / "appeal-a4.pdf"))[1].split())
     assert "<b>Bold</b> & <img src=x>" in text
     assert "{{ 7 * 7 }} {% if true %}x{% endif %}" in text
     assert "49" not in text

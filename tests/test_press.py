@@ -228,13 +228,11 @@ def test_the_booklet_reads_in_order_when_folded(built, name, sheet, appeal_data)
     for number, text in reading.items():
         if text.strip():
             assert f"Page {number} of {pages}" in text, (number, text[-60:])
-    # The blanks (none, or up to three) stand together just before the signature pages, which end
-    # the booklet.
+    # The blanks (none, or up to three) are the last pages, the inside back cover: never between the
+    # text and the signatories, which follow the body.
     blank = sorted(n for n, text in reading.items() if not text.strip())
-    assert len(blank) <= 3 and blank == list(range(blank[0], blank[0] + len(blank))) if blank else True
-    after = max(blank, default=0) + 1
-    assert after > 1 and reading[after].lstrip().startswith("Signatories")
-    assert all("Signatories" in reading[n] for n in range(after, pages + 1))
+    assert blank == list(range(pages - len(blank) + 1, pages + 1)) and len(blank) <= 3, blank
+    assert "Signatories (continued)" in reading[pages - len(blank)]
     whole = without_footers([reading[n] for n in range(1, pages + 1)], appeal_data["short_title"])
     assert_in_order(whole, [appeal_data["title"], *appeal_data["body"],
                             *(f"{n}. {s['name']}" for n, s in enumerate(appeal_data["signatories"], 1))])

@@ -66,9 +66,13 @@ def test_fonttools_makes_every_file_with_the_pages_and_text_of_the_default_build
     assert pdfs(out) == pdfs(built)
     for name in pdfs(out):
         # The layout is Pango's and HarfBuzz's shaping, whichever program subsets the fonts.
-        # The archive's colophon names the stack, the subsetter with it: the one line that differs.
-        assert [re.sub(r"subsetter [^,]+,", "subsetter …,", text) for text in page_texts(out / name)] == \
-            [re.sub(r"subsetter [^,]+,", "subsetter …,", text) for text in page_texts(built / name)], name
+        # The archive's colophon names the stack, the subsetter with it: the one line that differs
+        # (and, the names being of other lengths, where that line wraps in the text block).
+        def same(text: str) -> str:
+            return " ".join(re.sub(r"subsetter [^,]+,", "subsetter …,", " ".join(text.split())).split())
+
+        assert [same(text) for text in page_texts(out / name)] == \
+            [same(text) for text in page_texts(built / name)], name
         for page, other in zip(PdfReader(out / name).pages, PdfReader(built / name).pages, strict=True):
             assert page.mediabox == other.mediabox, name
         names = fonts(out / name)
