@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,32 @@ def test_one_text_block_and_one_footer_position_on_every_page(built, name):
     assert max(footers) - min(footers) <= 0.5 * MM, [round(y / MM, 1) for y in footers]
     # Ragged right, and no page's text wider than the body's measure (the signatures' too).
     assert max(rights) - min(lefts) <= MEASURE[name] + 0.5 * MM, [round(x / MM, 1) for x in rights]
+
+
+@pytest.mark.parametrize("name", ["sign-on-a4.pdf", "sign-on-letter.pdf"])
+def test_the_sign_on_sheet_notice_reads_and_the_email_column_takes_a_handwritten_address(built, name):
+    """The privacy notice at 8.5 pt or larger in lines of at most 100 characters, without a
+    hyphen at a line end; the e-mail column 60 mm wide on A4 landscape."""
+    import pypdfium2
+    import yaml
+
+    from appeal.paths import DATA_DIR
+    from helpers import squash, text_lines
+
+    notice = squash(yaml.safe_load((DATA_DIR / "sign-on.yaml").read_text(encoding="utf-8"))["privacy"])
+    for number in range(len(pypdfium2.PdfDocument(built / name))):
+        lines = [line for line in text_lines(built / name, number)
+                 if len(line.text) > 20 and squash(line.text) in notice]
+        assert len(lines) >= 3 and all(len(line.text) <= 100 for line in lines), [len(x.text) for x in lines]
+        assert not any(line.text.rstrip().endswith("-") for line in lines)
+        # 8.5 pt or larger: lines 1.3 times the size apart in each column (8.5 pt: 11.05 pt).
+        columns: dict[int, list[float]] = {}
+        for line in lines:
+            columns.setdefault(round(line.left / 20), []).append(line.top)
+        pitches = [b - a for tops in columns.values() for a, b in itertools.pairwise(sorted(tops))]
+        assert pitches and min(pitches) >= 8.5 * 1.3 - 0.3, pitches
+    header = {line.text: line for line in text_lines(built / name, 0)}
+    email = next(line for text, line in header.items() if text.startswith("E-mail"))
+    signature = next(line for text, line in header.items() if text.startswith("Signature"))
+    if name == "sign-on-a4.pdf":
+        assert signature.left - email.left >= 60 * MM, (signature.left - email.left) / MM
