@@ -12,6 +12,7 @@ from pathlib import Path
 import page
 import pikepdf
 import pytest
+import yaml
 from pikepdf import Name
 from pypdf import PdfReader
 
@@ -80,7 +81,8 @@ def _structure(pdf: pikepdf.Pdf) -> list[str]:
 def test_tagged_with_its_real_structure(archive, appeal_data):
     with pikepdf.open(archive) as pdf:
         order = _structure(pdf)
-    assert order.index("/H1") < order.index("/P") < order.index("/H2") < order.index("/L")
+    # The title block (what the document is, its date: a P before the H1), the body, the signatures.
+    assert order.index("/H1") < order.index("/Part") < order.index("/H2") < order.index("/L")
     assert order.count("/LI") >= len(appeal_data["signatories"])
     assert order.count("/P") >= len(appeal_data["body"])
 
@@ -93,7 +95,7 @@ def test_running_footers_are_artifacts(archive, appeal_data):
 
 def test_colophon_gives_edition_date_and_source_sha256(archive):
     last = page_texts(archive)[-1]
-    assert_in_order(last, ["About this edition", "Archival edition", "2025-06-16",
+    assert_in_order(last, ["About this edition", "Archival edition", "16 June 2025",
                            hashlib.sha256(SOURCE).hexdigest()])
 
 
@@ -172,12 +174,26 @@ def _tampered(archive: Path, target: Path, change) -> Path:
 
 
 def _alter_page_text(pdf: pikepdf.Pdf) -> None:
-    instructions = pikepdf.parse_content_stream(pdf.pages[0])
+    """Reverse the glyphs of the first run of the title's text (the first text of the appeal's
+    data on page 1; above it the words say what the document is and when)."""
+    from helpers import _to_unicode
+
+    page = pdf.pages[0]
+    fonts = {str(name): _to_unicode(font) for name, font in page.Resources.Font.items()}
+    title = "".join(yaml.safe_load(SOURCE)["title"].split())
+    instructions = pikepdf.parse_content_stream(page)
+    font: dict = {}
     for operands, operator in instructions:
+        if str(operator) == "Tf":
+            font = fonts.get(str(operands[0]), {})
         if str(operator) == "TJ":
-            glyphs = next(part for part in operands[0] if isinstance(part, pikepdf.String))
-            operands[0][list(operands[0]).index(glyphs)] = pikepdf.String(bytes(glyphs)[::-1])
-            break
+            parts = [part for part in operands[0] if isinstance(part, pikepdf.String)]
+            raw = b"".join(bytes(part) for part in parts)
+            text = "".join(font.get(raw[i:i + 2], "") for i in range(0, len(raw), 2))
+            if len(text) > 4 and "".join(text.split()) in title:
+                glyphs = max(parts, key=lambda part: len(bytes(part)))
+                operands[0][list(operands[0]).index(glyphs)] = pikepdf.String(bytes(glyphs)[::-1])
+                break
     pdf.pages[0].obj.Contents = pdf.make_stream(pikepdf.unparse_content_stream(instructions))
 
 

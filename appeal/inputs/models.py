@@ -184,6 +184,9 @@ def _twelve_months(months: list[str]) -> list[str]:
 class Words(Strict):
     """What an edition prints around the data, in one language: a translation needs no template change."""
 
+    document_kind: Text
+    """What kind of document the appeal is, printed above its title with its date, for example
+    "Joint appeal"."""
     signatories: Text
     """The heading of the signature page, for example "Signatories"."""
     signatories_continued: Text

@@ -91,6 +91,13 @@ class _Environment(jinja2.Environment):
         return super().get_template(name, parent, globals)
 
 
+def compounds_whole(text: str) -> Markup:
+    """`text` escaped, each hyphenated compound ("Anti-personnel") in a span that the stylesheet
+    keeps on one line: a title broken after "Anti-" reads as two words."""
+    escaped = str(Markup.escape(text))
+    return Markup(re.sub(r"\w+(?:-\w+)+", lambda match: f'<span class="compound">{match[0]}</span>', escaped))
+
+
 @functools.cache
 def environment() -> jinja2.Environment:
     env = _Environment(
@@ -103,6 +110,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters["css_string"] = css_string
     env.filters["css_page_of"] = css_page_of
+    env.filters["compounds_whole"] = compounds_whole
     return env
 
 
