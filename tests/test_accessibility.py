@@ -195,3 +195,16 @@ def test_the_structure_reads_in_the_order_of_the_data(built, name):
         colophon = sections[1]
         assert colophon[2][0][0] == "H2" and colophon[2][0][1] == "About this edition"
         assert not _find(signatures[2], "Sect")  # the colophon is not inside the signatures
+
+
+def test_marked_content_of_any_form_is_counted_whether_read_from_the_bytes_or_parsed(built):
+    """orphans() reads WeasyPrint's `/Span <</MCID n>> BDC` in the bytes and parses a stream that
+    holds any other form: a sequence with more in its properties is still seen."""
+    with pikepdf.open(built / "appeal-a4.pdf") as pdf:
+        assert orphans(pdf) == 0
+        page = pdf.pages[0]
+        content = page.obj.Contents.read_bytes()
+        page.obj.Contents = pdf.make_stream(content + b"\n/Span <</MCID 999 /ActualText (x)>> BDC EMC\n")
+        assert orphans(pdf) == 1
+        page.obj.Contents = pdf.make_stream(content + b"\n/Span <</MCID 998>> BDC EMC\n")
+        assert orphans(pdf) == 1
