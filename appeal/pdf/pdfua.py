@@ -307,20 +307,27 @@ def orphans(pdf: pikepdf.Pdf) -> int:
 
 
 def column_headers(pdf: pikepdf.Pdf) -> int:
-    """Give every table header cell (TH) its /Scope, /Column: WeasyPrint writes the cells of a
-    <thead> (the sign-on sheet's, repeated on each page) without one, and a screen reader then
-    cannot tell which cells a heading names. The count of cells given one."""
+    """Give every table header cell (TH) its /Scope: /Column for a cell of a <thead> (the sign-on
+    sheet's, repeated on each page), /Row for one in a body row. WeasyPrint writes none, and a
+    screen reader then cannot tell which cells a heading names. The count of cells given one."""
+    tree_root = pdf.Root.get("/StructTreeRoot")
+    if tree_root is None:
+        return 0
     given = 0
-    for obj in pdf.objects:
-        if isinstance(obj, pikepdf.Dictionary) and obj.get("/S") == Name.TH:
-            attributes = obj.get("/A")
-            if attributes is None:
-                obj.A = pikepdf.Dictionary(O=Name.Table, Scope=Name.Column)
-            elif isinstance(attributes, pikepdf.Dictionary) and attributes.get("/O") == Name.Table:
-                if "/Scope" in attributes:
-                    continue
-                attributes.Scope = Name.Column
-            else:
+    for element, row in _elements(tree_root):
+        if element.S != Name.TH:
+            continue
+        group = row.get("/P") if isinstance(row, pikepdf.Dictionary) else None
+        scope = Name.Column if isinstance(group, pikepdf.Dictionary) and group.get("/S") == Name.THead \
+            else Name.Row
+        attributes = element.get("/A")
+        if attributes is None:
+            element.A = pikepdf.Dictionary(O=Name.Table, Scope=scope)
+        elif isinstance(attributes, pikepdf.Dictionary) and attributes.get("/O") == Name.Table:
+            if "/Scope" in attributes:
                 continue
-            given += 1
+            attributes.Scope = scope
+        else:
+            continue
+        given += 1
     return given
