@@ -7,7 +7,7 @@ from pathlib import Path
 
 from appeal.build.request import Request
 from appeal.errors import UserError
-from appeal.paths import DATA_DIR, DEFAULT_PROFILE
+from appeal.paths import DATA_DIR
 from appeal.products.table import PRODUCTS, ROWS, Product
 
 
@@ -29,20 +29,6 @@ class Plan:
         """Every row this build writes, SHA256SUMS last."""
         letters = (PRODUCTS["letters"],) if self.letters else ()
         return (*self.editions, *letters, PRODUCTS["checksums"])
-
-    @property
-    def inputs(self) -> dict[str, Path]:
-        """The data files by the names the table's `reads` use; those that are not read are left out."""
-        request = self.request
-        found = {"appeal": request.data, "words": request.words, "endorsements": self.endorsements,
-                 "sign-on": self.sign_on, "output-profile": request.output_profile or DEFAULT_PROFILE}
-        if self.letters:
-            found |= {"letter": self.letter, "recipients": self.recipients}
-        return {name: path for name, path in found.items() if path is not None}
-
-    def reads(self, product: Product) -> dict[str, Path]:
-        """The data files `product` reads, by name."""
-        return {name: path for name, path in self.inputs.items() if name in product.reads}
 
     @property
     def press(self) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
-# The data a product may read, by the name plan.Plan.inputs gives each one's path under.
+# The data a product may read, by the names watch knows each data file by (build/watched.py).
 APPEAL_DATA = frozenset({"appeal", "words", "endorsements"})
 
 
@@ -32,7 +32,7 @@ class Product:
     recipe: str
     template: str | None  # templates/<template>, the root of its layout
     style: str | None = "appeal"  # styles/<style>.css, the document's own stylesheet
-    reads: frozenset[str] = APPEAL_DATA  # the data files it prints (plan.Plan.inputs' names)
+    reads: frozenset[str] = APPEAL_DATA  # the data files it prints (watched.Inputs.data's names)
     size: tuple[float, float] | None = None  # pt: a press edition's trim, a booklet's sheet
     when: str = "always"  # built by default: "always", "sign-on" (its settings exist), "letters"
     summary: str = ""  # what it is, for the README's table of outputs
