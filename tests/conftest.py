@@ -60,3 +60,41 @@ def earlier_build(built, tmp_path) -> Path:
     out = tmp_path / "output"
     shutil.copytree(built, out)
     return out
+
+
+# Invented endorsers for the layout tests: organisations with long names and roles, people with
+# short ones, some without a country, as a campaign's export would have them.
+_KINDS = ("Landmine Survivors", "Mine Action", "Humanitarian Disarmament", "Victim Assistance",
+          "Clearance", "Peace Research", "Human Rights", "Children in War")
+_BODIES = ("Network", "Coalition", "Association", "Foundation", "Institute", "Campaign")
+_ROLES = ("Non-governmental organisation", "Coalition of 40 organisations", "Research institute",
+          "Survivors' network", "")
+_PEOPLE = ("Alex", "Sam", "Kim", "Robin", "Maria", "Jean-Pierre")
+_COUNTRIES = ("Examplestan", "Norland", "Southia", "")
+
+
+@pytest.fixture(scope="session")
+def endorsed(tmp_path_factory) -> Path:
+    """The A4 handout, the A5 press edition and the A5 booklet with 500 endorsements in two groups."""
+    import csv
+
+    folder = tmp_path_factory.mktemp("endorsed500")
+    rows = []
+    for n in range(500):
+        if n < 250:
+            suffix = f" of Region {n}" if n % 3 == 0 else f" {n}"
+            name = f"Example {_KINDS[n % 8]} {_BODIES[n % 6]}{suffix}"
+            role, group = _ROLES[n % 5], "Organisations"
+        else:
+            name, group = f"{_PEOPLE[n % 6]} Example {n}", "Individuals"
+            role = ("Deminer", "Physician", "")[n % 3]
+        rows.append(["", "", name, role, _COUNTRIES[n % 4], group, "yes"])
+    path = folder / "endorsements.csv"
+    with path.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(["Timestamp", "Email address", "name", "role", "country", "group", "publish"])
+        writer.writerows(rows)
+    out = folder / "output"
+    editions = [option for name in ("a4", "press-a5", "booklet") for option in ("--edition", name)]
+    assert main(["--endorsements", str(path), *editions, "--out", str(out)]) == 0
+    return out

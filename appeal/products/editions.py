@@ -9,7 +9,7 @@ from appeal.errors import UserError
 from appeal.inputs.endorsements import EMBEDDED_NAME
 from appeal.inputs.load import Data
 from appeal.inputs.source import Problem, parse_key_path
-from appeal.layout import boxes
+from appeal.layout import boxes, hyphenation
 from appeal.layout.render import (
     Rendered,
     Renderer,
@@ -46,8 +46,9 @@ def context(data: Data, **extra) -> dict:
 
 
 def laid_out(renderer: Renderer, html: str, paper: str, data: Data, **options):
-    """`html` laid out on `paper`, checked that no text runs outside its box."""
-    document = renderer.document(html, paper, **options)
+    """`html` laid out on `paper`, its hyphenation settled (no break on a page's last line, at most
+    two in a row: layout/hyphenation.py), checked that no text runs outside its box."""
+    document = hyphenation.settled(lambda text: renderer.document(text, paper, **options), html)
     check_overflows(document, data)
     return document
 
