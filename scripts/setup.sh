@@ -27,3 +27,10 @@ have_subset || echo "note: without libharfbuzz-subset0 a build takes about 1.7 t
 python3 -m venv .venv
 .venv/bin/pip install -q --require-hashes -r requirements.lock
 .venv/bin/pip install -q --no-deps -e .
+
+# PDF.js (Firefox's viewer), locked in scripts/pdfjs/package-lock.json, for the test that searches
+# the editions as Firefox does; only where Node.js's npm is installed (the test is skipped elsewhere).
+if command -v npm >/dev/null 2>&1; then
+  npm ci --prefix scripts/pdfjs --omit=optional --silent --no-audit --no-fund >/dev/null 2>&1 ||
+    echo "note: npm could not install PDF.js (scripts/pdfjs); its search test will be skipped" >&2
+fi
