@@ -104,5 +104,6 @@ def self_signed(folder, name: str, organisation: str = "Joint Appeal", bits: int
     p12, pem = folder / f"{name}.p12", folder / f"{name}.pem"
     p12.write_bytes(pkcs12.serialize_key_and_certificates(name.encode(), key, certificate, None,
                                                           serialization.NoEncryption()))
+    p12.chmod(0o600)  # as the README makes them: signing warns of a key others can read
     pem.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     return p12, pem

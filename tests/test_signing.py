@@ -73,6 +73,7 @@ class Authority:
         path = folder / f"{name}.p12"
         path.write_bytes(pkcs12.serialize_key_and_certificates(
             b"signer", key, certificate, [self.certificate], encryption))
+        path.chmod(0o600)  # as the README makes them: signing warns of a key others can read
         return path
 
 
@@ -373,3 +374,29 @@ def test_a_signed_letter_states_the_letters_date_not_the_appeals(keys, tmp_path,
     for path in (next((out / "letters").glob("*.pdf")), out / "letters.pdf"):
         [report] = signature_reports.signatures(path.read_bytes(), [])
         assert report.signed_at == midnight, path
+
+
+def test_signing_warns_of_a_key_inside_a_work_tree_or_readable_by_others(keys, built, tmp_path, capsys):
+    """A key one `git add .` from being published, or that others can read, is named on stderr;
+    signing still goes ahead (the key is the user's to move). A key kept as the README says is
+    not."""
+    import shutil
+
+    checkout = tmp_path / "checkout"
+    (checkout / ".git").mkdir(parents=True)
+    exposed = checkout / "keys" / "signer.p12"
+    exposed.parent.mkdir()
+    shutil.copyfile(keys["signer"], exposed)
+    exposed.chmod(0o644)
+    assert main(["sign", str(built / "appeal-archive.pdf"), "--key", str(exposed),
+                 "--out", str(tmp_path / "signed.pdf")]) == 0
+    err = capsys.readouterr().err
+    assert f"the signing key is inside the git work tree {checkout}" in err
+    assert "can be read by others (mode 644); chmod 600" in err
+    kept = tmp_path / "appeal-keys" / "signer.p12"
+    kept.parent.mkdir(mode=0o700)
+    shutil.copyfile(keys["signer"], kept)
+    kept.chmod(0o600)
+    assert main(["sign", str(built / "appeal-archive.pdf"), "--key", str(kept),
+                 "--out", str(tmp_path / "signed-again.pdf")]) == 0
+    assert "warning:" not in capsys.readouterr().err

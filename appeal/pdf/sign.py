@@ -279,9 +279,31 @@ class Signing:
         sign_file(source, target, self.key, signing_time(recorded, self.key), **self.options())
 
 
+def key_exposure(path: Path) -> list[str]:
+    """What puts the private key at `path` at risk: a place inside a git work tree (one `git add
+    .` from being published) or a mode that lets others read it."""
+    found = []
+    resolved = path.resolve()
+    for folder in resolved.parents:
+        if (folder / ".git").exists():
+            found.append(f"{path}: the signing key is inside the git work tree {folder}; keep it outside "
+                         "(for instance in ~/.config/appeal-keys/, README: Signing)")
+            break
+    try:
+        mode = resolved.stat().st_mode & 0o777
+    except OSError:
+        return found  # load_key says why it cannot be read
+    if mode & 0o077:
+        found.append(f"{path}: the signing key can be read by others (mode {mode:03o}); "
+                     f"chmod 600 {path}")
+    return found
+
+
 def load_signing(signer) -> Signing:
     """The key a request names (request.Signer: `--key` or `--sign-key`), loaded and checked before
     anything is laid out, with the reason, location and timestamp authority given beside it."""
     key = load_key(signer.key)
+    for warning in key_exposure(signer.key):  # of a key that works: a broken one is an error
+        print(f"warning: {warning}", file=sys.stderr)
     stamper = timestamper(signer.timestamp_url) if signer.timestamp_url else None
     return Signing(key, signer.reason, signer.location, stamper)
