@@ -138,7 +138,8 @@ def test_firefoxs_viewer_finds_every_word_broken_at_a_line_end(built):
         queries = [*sorted(broken), "international security"]
         result = subprocess.run(["node", str(PDFJS / "find.mjs"), str(built / name), *queries],
                                 capture_output=True, text=True, timeout=120, check=True).stdout
-        counts = dict(line.split("\t") for line in result.splitlines())
+        # PDF.js warns on stdout that it cannot render without a canvas: only the counts are read.
+        counts = dict(line.split("\t") for line in result.splitlines() if "\t" in line)
         assert all(int(counts[query]) >= 1 for query in queries), (name, counts)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from appeal.build.plan import Plan
 from appeal.build.signals import raise_if_stopped
-from appeal.errors import Collected, printable
+from appeal.errors import Collected, UserError, printable
 from appeal.products.table import CHECKSUMS, PACKS, PRODUCTS, Product
 
 
@@ -53,7 +53,8 @@ def build(plan: Plan) -> int:
             check_product(made[product.name], product)
         raise_if_stopped()
         staging.commit(lambda staging: lines.append(str(staging.add(CHECKSUMS, checksums(staging, digests)))))
-    notes = [*(data.endorsements.notes if data.endorsements else ()), *(mailing.fallbacks if mailing else ())]
+    notes = [*(data.endorsements.notes if data.endorsements else ()), *(mailing.fallbacks if mailing else ()),
+             *loaded.placeholders]
     for note in staging.recovered + notes:
         print(printable(f"note: {note}"), file=sys.stderr)
     print(printable("\n".join(lines)))
@@ -114,6 +115,16 @@ class Loaded:
     mailing: object | None  # inputs.mailing.Mailing
     settings: object  # products.editions.Settings
 
+    @property
+    def placeholders(self) -> list[str]:
+        """`file:line: key: still the placeholder "[…]"` for every value of the files the build
+        prints from that still holds one of the shipped examples' placeholders."""
+        from appeal.inputs.placeholders import lines
+
+        mailing = self.mailing
+        letters = [mailing.letter_source, mailing.recipients_source] if mailing else []
+        return lines([self.data.source, self.data.sign_on_source, *letters])
+
 
 def load(plan: Plan) -> Loaded:
     """Every input the plan's products read, each file once and through the size-limited reader:
@@ -133,7 +144,11 @@ def load(plan: Plan) -> Loaded:
         mailing = found.attempt(load_mailing, words, plan.letter, plan.recipients, request.shard)
     settings = found.attempt(settings_for, plan)
     found.raise_any()
-    return Loaded(data, mailing, settings)
+    loaded = Loaded(data, mailing, settings)
+    if request.final and loaded.placeholders:
+        raise UserError("--final: the data still holds the examples' placeholders, so nothing is built; "
+                        "fill them in:\n" + "\n".join(loaded.placeholders))
+    return loaded
 
 
 def checksums(staging, memo: dict | None = None) -> bytes:

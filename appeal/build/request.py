@@ -39,6 +39,7 @@ class Request:
     marks: bool = False
     output_profile: Path | None = None
     signer: Signer | None = None
+    final: bool = False  # refuse the examples' placeholders (inputs/placeholders.py)
     debug: bool = False
 
     @property

@@ -43,6 +43,12 @@ Run `python build.py COMMAND --help` for a command's options. Exit status: 0 don
 2 a problem with the input (the message names file, line and key), 1 anything else."""
 
 
+def _final_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--final", action="store_true",
+                        help="for what is printed or sent: refuse to build while the data still holds "
+                             "the examples' bracketed placeholders, such as [Name of the signer] (exit 2)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="build.py", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -69,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="the print shop's own ICC output profile (CMYK) for the press editions "
                             "(default: the bundled FOGRA39 profile)")
     _letter_options(build)
+    _final_option(build)
     _signing_options(build, "--sign-key", "sign the archival edition and the letters with this PKCS#12 key")
     # The commands that read the data: their options are the build's.
     for name, help_text, description in (
@@ -86,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
         _common(command)
         _letter_options(command)
         if name == "letters":
+            _final_option(command)
             _signing_options(command, "--sign-key",
                              "sign every pack and the print file with this PKCS#12 key")
     verify = commands.add_parser(
@@ -254,7 +262,7 @@ def request_from(args: argparse.Namespace) -> Request:
         sign_on=args.sign_on, out=args.out, products=tuple(getattr(args, "edition", None) or ()),
         recipients=args.recipients, letter=args.letter, shard=parse_shard(shard) if shard else None,
         marks=getattr(args, "marks", False), output_profile=getattr(args, "output_profile", None),
-        signer=signer, debug=args.debug)
+        signer=signer, final=getattr(args, "final", False), debug=args.debug)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -316,6 +324,8 @@ def check(plan: Plan) -> int:
               + (f" in shard {request.shard_text}" if request.shard else ""))
         for note in mailing.fallbacks:
             print(f"note: {note}")
+    for line in loaded.placeholders:
+        print(f"note: {line}")
     return 0
 
 

@@ -65,15 +65,19 @@ class Source:
             loc = loc[:-1]
         return self.lines.get((), None)
 
-    def error(self, problems: Iterable[Problem]) -> UserError:
-        """One message naming file, line and key path for each problem."""
+    def lines_for(self, problems: Iterable[Problem]) -> list[str]:
+        """`file:line: key.path: message` for each problem, in the file's order."""
         rows = []
         for problem in sorted(problems, key=lambda p: self.line_of(p.loc) or 0):
             line = self.line_of(problem.loc)
             where = f"{self.path}:{line}" if line else str(self.path)
             path = key_path(problem.loc)
             rows.append(f"{where}: {path}: {problem.message}" if path else f"{where}: {problem.message}")
-        return UserError("\n".join(rows))
+        return rows
+
+    def error(self, problems: Iterable[Problem]) -> UserError:
+        """One message naming file, line and key path for each problem."""
+        return UserError("\n".join(self.lines_for(problems)))
 
     def validate(self, model: type[M], at: Loc = ()) -> M:
         """The data found at key path `at` as `model`, or a UserError listing every problem."""
