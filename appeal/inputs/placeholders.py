@@ -1,6 +1,8 @@
-"""The shipped examples' bracketed placeholders ("[Name of the signer]", "[contact address]") still
-in the data: a note on every build and check, and refused by `--final`, so that no letter goes to
-a minister with "[Street and number]" in its letterhead."""
+"""The examples' bracketed placeholders still in the data: noted by every build, refused by --final.
+
+"[Name of the signer]", "[contact address]": a note on every build and check, and refused by
+`--final`, so that no letter goes to a minister with "[Street and number]" in its letterhead.
+"""
 
 from __future__ import annotations
 
