@@ -179,6 +179,12 @@ LETTER = yaml.safe_load((DATA_DIR / "letter.yaml").read_text(encoding="utf-8"))
      ["recipients[1].address: is required"]),
     ([dict(RECIPIENTS[0], address=["a", "b", "c", "d", "e"])],
      ["recipients[0].address: has 5 lines; at most 4 fit"]),
+    ([dict(RECIPIENTS[0], position="Minister", address=["a", "b", "c", "d"])],
+     ["recipients[0].address: has 4 lines; at most 3 fit the envelope window below the name and the "
+      "position"]),
+    ([dict(RECIPIENTS[0], position="Minister for Foreign Affairs and for Overseas Development Aid",
+           address=RECIPIENTS[0]["address"][:3])],
+     ["recipients[0].position: is too long for the envelope window"]),
     ([dict(RECIPIENTS[0], address=["Ministry of Foreign Affairs of the Republic of Estonia"])],
      ["recipients[0].address[0]: is too long for the envelope window"]),
     ([dict(RECIPIENTS[0], paper="legal")], ["recipients[0].paper"]),
@@ -294,3 +300,45 @@ def test_the_words_file_is_read_once_for_every_language(tmp_path, monkeypatch, c
                  "--recipients", str(write_data(tmp_path, recipients, "recipients.yaml"))]) == 0
     assert "2 language(s)" in capsys.readouterr().out
     assert read.count(words_path) == 1, read
+
+
+def test_us_letters_date_the_us_way_and_give_the_position_its_own_line(tmp_path):
+    """An en-US letter is dated "June 16, 2025" (the words' en-US section), though its text is
+    en's; an en-GB one "16 June 2025". A position stands on its own line under the name, the
+    honorific (title) before the name on the name's line."""
+    american = {"id": "us-secretary", "title": "The Honorable", "name": "Example Person",
+                "position": "Secretary of State", "address": ["2201 C Street NW", "Washington, DC 20520"],
+                "salutation": "Dear Secretary", "language": "en-US", "paper": "letter"}
+    british = dict(RECIPIENTS[0], id="uk-minister", language="en-GB")
+    path = write_data(tmp_path, {"recipients": [american, british]}, "recipients.yaml")
+    out = tmp_path / "out"
+    assert main(["letters", "--recipients", str(path), "--out", str(out)]) == 0
+    us = [line.text for line in text_lines(out / "letters" / "us-secretary.pdf")]
+    uk = [line.text for line in text_lines(out / "letters" / "uk-minister.pdf")]
+    assert "June 16, 2025" in us and "16 June 2025" not in us
+    assert "16 June 2025" in uk and "June 16, 2025" not in uk
+    start = us.index("The Honorable Example Person")
+    assert us[start:start + 4] == ["The Honorable Example Person", "Secretary of State", "2201 C Street NW",
+                                   "Washington, DC 20520"]
+
+
+def test_a_regional_words_section_changes_only_what_it_gives(tmp_path):
+    """en-US takes en's words but its date format; a key a region misspells is named at its
+    place; without an en-US section, en-US is served by en."""
+    import datetime as dt
+
+    from appeal.errors import UserError
+    from appeal.inputs.models import read_words, words_for
+
+    day = dt.date(2025, 6, 16)
+    words = read_words(DATA_DIR / "words.yaml")
+    us, en = words_for(words, "en-US", words), words_for(words, "en", words)
+    assert us.date(day) == "June 16, 2025" and en.date(day) == "16 June 2025"
+    assert us.model_dump(exclude={"date_format"}) == en.model_dump(exclude={"date_format"})
+    shipped = yaml.safe_load((DATA_DIR / "words.yaml").read_text(encoding="utf-8"))
+    misspelt = write_data(tmp_path, {**shipped, "en-US": {"date_formt": "{month} {day}, {year}"}},
+                          "words.yaml")
+    with pytest.raises(UserError, match=r"words.yaml:\d+: en-US.date_formt: is not a known key"):
+        words_for(read_words(misspelt), "en-US", words)
+    plain = write_data(tmp_path, {"en": shipped["en"]}, "plain.yaml")
+    assert words_for(read_words(plain), "en-US", words).date(day) == "16 June 2025"

@@ -176,7 +176,11 @@ class Recipient(Strict):
     """How the letter greets the recipient, for example "Dear Minister"; the letter's body places it
     with {{ recipient.salutation }}."""
     title: Text | None = None
-    """A title before the name in the address, for example "H.E."."""
+    """An honorific before the name on its line, for example "H.E." or "The Honorable"; an office
+    ("Secretary of State") is a position."""
+    position: Text | None = None
+    """The recipient's office, on its own line under the name (US and UK usage), for example
+    "Secretary of State"; the address then has room for 3 lines."""
     language: Language | None = None
     """The language of the recipient's letter, a BCP 47 tag; the letter's own language without it."""
     paper: Paper | None = None

@@ -15,7 +15,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from appeal.errors import Collected
 from appeal.inputs.letter_models import Letter, Recipient, Recipients
-from appeal.inputs.models import LETTER_LIMIT, RECIPIENTS_LIMIT, read_words, words_for
+from appeal.inputs.models import LETTER_LIMIT, RECIPIENTS_LIMIT, lookup, read_words, words_for
 from appeal.inputs.source import Problem, Source, duplicates, read_yaml
 from appeal.layout.fonts import check_coverage
 
@@ -89,14 +89,18 @@ def load_mailing(words: Source | Path | None, letter_path: Path, recipients_path
         language = letter.text_language(recipient.language)
         if recipient.language and recipient.language != language:
             fallbacks[(recipient.language, language)] += 1
-        if language not in dates:
-            dates[language] = words_for(words, language, recipients_source,
-                                        ("recipients", index, "language")).date(letter.date)
+        # Dated in the recipient's usage where the words have it (en-US: "June 16, 2025", though
+        # the text is en's), else in the text's language.
+        dated = recipient.language if recipient.language and lookup(recipient.language, words.data) \
+            else language
+        if dated not in dates:
+            dates[dated] = words_for(words, dated, recipients_source,
+                                     ("recipients", index, "language")).date(letter.date)
         salutation = recipient.salutation or f"Dear {recipient.addressee}"
         paragraphs = body.paragraphs(text.body, recipient, salutation, index)
         check_coverage(((("recipients", index), p) for p in paragraphs), recipients_source)
         packs.append(Pack(index, recipient, recipient.paper or letter.paper, language, salutation,
-                          text.subject, paragraphs, text.closing, text.enclosure, dates[language]))
+                          text.subject, paragraphs, text.closing, text.enclosure, dates[dated]))
     if shard:
         packs = [pack for pack in packs if in_shard(pack.recipient.id, *shard)]
     notes = [f"{count} recipient{'s' if count > 1 else ''} in {asked} get{'' if count > 1 else 's'} "
@@ -111,10 +115,12 @@ def _check_recipients(recipients: Sequence[Recipient], source: Source, letter: L
     problems = duplicates((r.id for r in recipients), ("recipients",), "id", "the id")
     for index, recipient in enumerate(recipients):
         loc = ("recipients", index)
-        if len(recipient.address) > ADDRESS_LINES:
+        room = ADDRESS_LINES - (1 if recipient.position else 0)
+        if len(recipient.address) > room:
+            below = "the name and the position" if recipient.position else "the name"
             problems.append(Problem((*loc, "address"), (
-                f"has {len(recipient.address)} lines; at most {ADDRESS_LINES} fit the envelope "
-                "window below the name")))
+                f"has {len(recipient.address)} lines; at most {room} fit the envelope "
+                f"window below {below}")))
         if letter is not None and letter.text(recipient.language) is None:
             problems.append(Problem((*loc, "language"), (
                 f"the letter ({letter_source.path}) has no translation for {recipient.language!r}; "

@@ -274,7 +274,15 @@ def words_for(words: Source, language: str, cited_by: Source, at: tuple = ("lang
     """
     found = lookup(language, words.data)
     if found is not None:
-        return words.validate(Words, at=(found,))
+        # A regional section (en-US) holds what differs from its language's (en): the rest is that.
+        chain = [found]
+        while (parent := lookup("-".join(str(chain[-1]).split("-")[:-1]), words.data)) is not None \
+                and parent not in chain:
+            chain.append(parent)
+        if len(chain) == 1 or not all(isinstance(words.data[key], dict) for key in chain):
+            return words.validate(Words, at=(found,))
+        merged = {key: value for section in reversed(chain) for key, value in words.data[section].items()}
+        return words.validate(Words, at=(found,), data=merged)
     known = ", ".join(sorted(map(str, words.data))) or "none"
     raise cited_by.error([Problem(at, (
         f"no words for the language {language!r} in {words.path} (it has: {known}); "

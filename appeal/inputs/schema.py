@@ -35,9 +35,17 @@ def schema(name: str) -> dict[str, Any]:
             "title": "Words", "type": "object", "minProperties": 1,
             "description": "The words every edition prints around the appeal's data, one section per "
                            "language by its BCP 47 tag (en:, fr:, ...): a translated edition adds a "
-                           "section with the same keys, and needs no template change.",
-            "propertyNames": LANGUAGE_PATTERN, "additionalProperties": {"$ref": "#/$defs/Words"},
-            "$defs": {**body.get("$defs", {}), "Words": words}}
+                           "section with the same keys, and needs no template change; a region's "
+                           "section (en-US:) only the keys it changes.",
+            "propertyNames": LANGUAGE_PATTERN,
+            # A regional section (en-US:) holds only what differs from its language's (en:).
+            "patternProperties": {"^[A-Za-z]{2,3}-": {"$ref": "#/$defs/RegionalWords"}},
+            "additionalProperties": {"$ref": "#/$defs/Words"},
+            "$defs": {**body.get("$defs", {}), "Words": words, "RegionalWords": {
+                **{key: value for key, value in words.items() if key != "required"},
+                "title": "RegionalWords",
+                "description": "The words of a region's usage (en-US), where they differ from its "
+                               "language's section (en), which gives the rest."}}}
     return {"$schema": DRAFT, "$id": f"{name}.schema.json", **body}
 
 

@@ -79,11 +79,13 @@ class Source:
         """One message naming file, line and key path for each problem."""
         return UserError("\n".join(self.lines_for(problems)))
 
-    def validate(self, model: type[M], at: Loc = ()) -> M:
-        """The data found at key path `at` as `model`, or a UserError listing every problem."""
-        data = self.data
-        for part in at:
-            data = data[part]
+    def validate(self, model: type[M], at: Loc = (), data: Any = None) -> M:
+        """The data found at key path `at` (or `data`, named as if it stood there) as `model`, or
+        a UserError listing every problem."""
+        if data is None:
+            data = self.data
+            for part in at:
+                data = data[part]
         try:
             return model.model_validate(data)
         except ValidationError as exc:

@@ -52,9 +52,11 @@ def _laid_out(renderer: Renderer, data: Data, mailing: Mailing, packs: Sequence[
                                          "the address"))
             break
         address = find(document.pages[first], lambda box: box.element_tag == "address")
+        fields = [("name",), *([("position",)] if pack.recipient.position else []),
+                  *(("address", n) for n in range(len(pack.recipient.address)))]
         for number, line in enumerate(lines(address)):
             if line.width > address.width + 0.01:
-                field = ("name",) if number == 0 else ("address", number - 1)
+                field = fields[min(number, len(fields) - 1)]
                 problems.append(Problem((*loc, *field), "is too long for the envelope window"))
     if not problems and part == "full":
         _check_return_address(document.pages[0], mailing)
