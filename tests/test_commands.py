@@ -88,3 +88,28 @@ def test_the_reproduction_shown_runs_as_written(built, tmp_path, capsys):
         assert main(argv) == 0, (command, capsys.readouterr().err)
     rebuilt = (tmp_path / "check" / "appeal-archive.pdf").read_bytes()
     assert reading_text(rebuilt) == reading_text((built / "appeal-archive.pdf").read_bytes())
+
+
+def _slug(heading: str) -> str:
+    """A heading's anchor as GitHub makes it."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def test_every_link_of_the_readme_and_the_guide_leads_somewhere():
+    """Each relative link names a file of the project and, with #anchor, one of its headings."""
+    broken = []
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target):
+                continue
+            name, _, anchor = target.partition("#")
+            path = (page.parent / name).resolve() if name else page
+            if not path.exists():
+                broken.append((page.name, target))
+            elif anchor and path.suffix == ".md":
+                headings = re.findall(r"(?m)^#+ (.+)$", path.read_text(encoding="utf-8"))
+                if anchor not in {_slug(h) for h in headings}:
+                    broken.append((page.name, target))
+    assert not broken, broken

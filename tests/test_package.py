@@ -35,10 +35,10 @@ def test_no_module_is_over_400_lines():
     assert not long, long
 
 
-def test_the_readme_shows_the_table_of_products_as_it_is():
+def test_the_guide_shows_the_table_of_products_as_it_is():
     from appeal.products.table import NAMED, ROWS, markdown
 
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "docs" / "maintainers.md").read_text(encoding="utf-8")
     assert "\n".join("  " + line for line in markdown().split("\n")) in readme
     assert len(ROWS) == len(NAMED) + 1  # every row but SHA256SUMS is a name --edition takes
     assert len({row.name for row in ROWS}) == len({row.filename for row in ROWS}) == len(ROWS)

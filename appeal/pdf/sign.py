@@ -287,7 +287,7 @@ def key_exposure(path: Path) -> list[str]:
     for folder in resolved.parents:
         if (folder / ".git").exists():
             found.append(f"{path}: the signing key is inside the git work tree {folder}; keep it outside "
-                         "(for instance in ~/.config/appeal-keys/, README: Signing)")
+                         "(for instance in ~/.config/appeal-keys/, docs/signing.md)")
             break
     try:
         mode = resolved.stat().st_mode & 0o777

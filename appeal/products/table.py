@@ -1,9 +1,9 @@
 """The one table of products: every file a build writes, with its recipe, layout, paper and inputs.
 
 `--edition`, the plan of a build, watch (which data file a product reads), SHA256SUMS (what it
-lists, in which order) and the README's table of outputs all come from here. A row names its
-recipe as `module:function`, imported when it is made, so that reading the table (for `--help`,
-`check`) loads no layout engine.
+lists, in which order) and the guide's table of outputs (docs/maintainers.md) all come from
+here. A row names its recipe as `module:function`, imported when it is made, so that reading
+the table (for `--help`, `check`) loads no layout engine.
 
 A product is one row; a language is meant as one more axis of a row (the row of `a4` with
 `language="fr"`), so that a translated edition is a lookup in this table, not a new branch.
@@ -35,7 +35,7 @@ class Product:
     reads: frozenset[str] = APPEAL_DATA  # the data files it prints (watched.Inputs.data's names)
     size: tuple[float, float] | None = None  # pt: a press edition's trim, a booklet's sheet
     when: str = "always"  # built by default: "always", "sign-on" (its settings exist), "letters"
-    summary: str = ""  # what it is, for the README's table of outputs
+    summary: str = ""  # what it is, for the table of outputs (docs/maintainers.md)
     language: str | None = None  # None: the appeal's own (translations are the next axis)
     accessible: bool = False  # PDF/UA-1, checked by the build before anything is written
 
@@ -110,7 +110,7 @@ PACKS = "letters"
 
 
 def markdown() -> str:
-    """The README's table of outputs, written from the rows (a test holds the README to it)."""
+    """The table of outputs in docs/maintainers.md, written from the rows (a test holds the page to it)."""
     papers = {"a4": "A4", "letter": "US Letter", "press-a4": "A4 + 3 mm bleed", "press-a5": "A5 + 3 mm bleed",
               "a5": "A5 on A4", "half-letter": "half Letter on Letter", None: None}
     when = {"always": "always", "sign-on": "when data/sign-on.yaml exists",
