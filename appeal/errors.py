@@ -50,8 +50,25 @@ def printable(text: str) -> str:
     return "".join(out)
 
 
+# The messages printed at most: a spreadsheet exported wrong can make one for each of thousands
+# of rows, and the first ones say what is wrong with the rest.
+MOST_MESSAGES = 40
+
+
 def error_lines(text: str) -> str:
     """`text` as printed on stderr: `error: ` before each message (one a line; an indented line
-    continues the message before it), so that each names its file and line where a tool looks."""
-    return "\n".join(line if line[:1].isspace() or not line else f"error: {line}"
-                     for line in printable(text).split("\n"))
+    continues the message before it), so that each names its file and line where a tool looks;
+    past MOST_MESSAGES messages, one line says how many more there are."""
+    lines, messages, left = [], 0, 0
+    for line in printable(text).split("\n"):
+        if line and not line[:1].isspace():
+            messages += 1
+            if messages > MOST_MESSAGES:
+                left += 1
+                continue
+            lines.append(f"error: {line}")
+        elif messages <= MOST_MESSAGES:
+            lines.append(line)
+    if left:
+        lines.append(f"error: … and {left} more problems like these (fix the ones above and run again)")
+    return "\n".join(lines)

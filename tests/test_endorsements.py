@@ -265,3 +265,14 @@ def test_a_csv_error_after_a_field_that_spans_lines_names_the_physical_line(tmp_
                      b'Cy,"bad"x,Peru,,yes\n')  # line 5 of the file, the fourth record
     with pytest.raises(UserError, match=r"endorsements\.csv:5: not valid CSV"):
         load_endorsements(path)
+
+
+def test_thousands_of_bad_rows_give_the_first_forty_messages_and_a_count(tmp_path, capsys):
+    """A spreadsheet exported twice over makes a message for every row: the first 40 are printed,
+    each naming its line, then how many more there are; exit 2."""
+    rows = [row(f"Endorser {n % 50}") for n in range(150)]  # every row after the 50th a duplicate
+    path = export(tmp_path, rows)
+    assert main(["check", "--endorsements", str(path)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 41 and all(line.startswith(f"error: {path}:") for line in err[:40]), err[:3]
+    assert err[-1] == "error: … and 60 more problems like these (fix the ones above and run again)"
