@@ -267,6 +267,17 @@ def read_words(path: Path) -> Source:
     return read_yaml(path, "edition words", WORDS_LIMIT)
 
 
+def _inherited(sections: dict, tag) -> object:
+    """The section `tag` over the sections it narrows (zh-Hant-TW over zh-Hant over zh): a region's
+    section holds what differs from its language's, the rest is that one's."""
+    section = sections[tag]
+    parent = lookup(str(tag).rpartition("-")[0], sections) if "-" in str(tag) else None
+    if parent is None or parent == tag or not isinstance(section, dict):
+        return section
+    base = _inherited(sections, parent)
+    return {**base, **section} if isinstance(base, dict) else section
+
+
 def words_for(words: Source, language: str, cited_by: Source, at: tuple = ("language",)) -> Words:
     """The words for `language` from the words file, by BCP 47 lookup (en-GB is served by en).
 
@@ -274,15 +285,7 @@ def words_for(words: Source, language: str, cited_by: Source, at: tuple = ("lang
     """
     found = lookup(language, words.data)
     if found is not None:
-        # A regional section (en-US) holds what differs from its language's (en): the rest is that.
-        chain = [found]
-        while (parent := lookup("-".join(str(chain[-1]).split("-")[:-1]), words.data)) is not None \
-                and parent not in chain:
-            chain.append(parent)
-        if len(chain) == 1 or not all(isinstance(words.data[key], dict) for key in chain):
-            return words.validate(Words, at=(found,))
-        merged = {key: value for section in reversed(chain) for key, value in words.data[section].items()}
-        return words.validate(Words, at=(found,), data=merged)
+        return words.validate(Words, at=(found,), data=_inherited(words.data, found))
     known = ", ".join(sorted(map(str, words.data))) or "none"
     raise cited_by.error([Problem(at, (
         f"no words for the language {language!r} in {words.path} (it has: {known}); "
