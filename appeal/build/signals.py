@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 from collections.abc import Iterator
 
 
@@ -33,8 +34,20 @@ def terminate_as_exception() -> Iterator[None]:
         raise _stop(number)
 
     received.clear()  # a caller may run several builds in one process
-    with swapped(stop):
-        yield
+    earlier_hook = sys.unraisablehook
+
+    def unraisable(report) -> None:
+        # Our own stop, raised inside a finalizer and dropped there: `received` holds it and
+        # raise_if_stopped acts on it, so Python's "Exception ignored in ..." traceback is noise.
+        if not (received and isinstance(report.exc_value, KeyboardInterrupt | Terminated)):
+            earlier_hook(report)
+
+    sys.unraisablehook = unraisable
+    try:
+        with swapped(stop):
+            yield
+    finally:
+        sys.unraisablehook = earlier_hook
 
 
 @contextlib.contextmanager
