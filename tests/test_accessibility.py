@@ -100,7 +100,8 @@ def test_a_word_broken_at_a_line_end_is_found_whole(built):
     import pypdfium2
 
     body = _words(" ".join(APPEAL["body"]))
-    for name in ("appeal-a4.pdf", "appeal-letter.pdf", "appeal-archive.pdf"):
+    for name in ("appeal-a4.pdf", "appeal-letter.pdf", "appeal-archive.pdf",
+                 "letters/estonia-foreign-minister.pdf"):
         document = pypdfium2.PdfDocument(built / name)
         pdfium = " ".join(document[n].get_textpage().get_text_range().replace("\ufffe", "")
                           for n in range(len(document)))

@@ -25,6 +25,7 @@ from appeal.verify.checks import reading_text
 from helpers import snapshot
 
 PASSWORD = "correct horse battery staple"
+LETTER_SENDER = "Joint Appeal to Uphold the Mine Ban and Cluster Munitions Conventions"  # data/letter.yaml
 NOW = dt.datetime.now(dt.UTC)
 
 
@@ -176,6 +177,24 @@ def test_verify_a_signed_letter_pack(signed_build, built, capsys):
     assert "verified: a letter pack of this tool, unchanged since it was signed" in out.splitlines()[-1]
     assert main(["verify", str(built / "letters" / "estonia-foreign-minister.pdf")]) == 1
     assert "not signed: nothing in it proves who made it" in capsys.readouterr().out
+
+
+def test_a_signed_letter_pack_stays_pdf_ua_1_its_tagged_field_filled(signed_build):
+    """A pack carries an empty signature field, described and held by a Form element of its
+    structure, that signing fills: the signed pack is PDF/UA-1 still, with one field."""
+    path = signed_build / "letters" / "estonia-foreign-minister.pdf"
+    report = page.validate_pdf(str(path), profile="ua1")
+    assert report.is_compliant and not report.failures
+    with pikepdf.open(path) as pdf:
+        [field] = pdf.Root.AcroForm.Fields
+        assert str(field.T) == "Signature" and "/V" in field
+        assert str(field.TU) == f"Digital signature of {LETTER_SENDER}"
+        assert field.P.objgen == pdf.pages[0].obj.objgen
+        [document] = pdf.Root.StructTreeRoot.K
+        [form] = [kid for kid in document.K if str(kid.S) == "/Form"]
+        assert form.K.Type == pikepdf.Name.OBJR and form.K.Obj.objgen == field.objgen
+        parents = pikepdf.NumberTree(pdf.Root.StructTreeRoot.ParentTree)
+        assert parents[int(field.StructParent)].objgen == form.objgen
 
 
 def test_a_byte_changed_after_signing_fails_verify(signed_build, tmp_path, capsys):

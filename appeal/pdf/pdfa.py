@@ -16,10 +16,9 @@ from pikepdf import Name
 from appeal.inputs.endorsements import EMBEDDED_NAME
 from appeal.inputs.models import Appeal
 from appeal.pdf.metadata import Metadata, info_date, mark
-from appeal.pdf.pdfua import restructure
+from appeal.pdf.pdfua import restructure, signature_field
 
 # The empty signature field every archive carries, for `build.py sign` to fill (pdf/sign.py).
-SIGNATURE_FIELD = "Signature"
 SOURCE_NAME = "appeal.yaml"
 SOURCE_MIME = "application/yaml"
 ENDORSEMENTS_MIME = "text/csv"
@@ -128,7 +127,7 @@ def finish(pdf_data: bytes, facts: ArchiveFacts, paragraphs: dict[str, Sequence[
             pdf.attachments[name] = spec
             specs.append(spec.obj)
         restructure(pdf, paragraphs)
-        signature_field(pdf)
+        signature_field(pdf, "Digital signature of the publisher of this edition")
         pdf.Root.AF = pikepdf.Array(specs)
         # The stream is left uncompressed: PDF/A requires the XMP to be readable as it stands.
         pdf.Root.Metadata = pdf.make_stream(xmp_packet(facts), Type=Name.Metadata, Subtype=Name.XML)
@@ -169,38 +168,3 @@ def no_stream_ends_in_cr(pdf_data: bytes) -> bytes:
                  stream_decode_level=pikepdf.StreamDecodeLevel.none,
                  object_stream_mode=pikepdf.ObjectStreamMode.preserve)
         return out.getvalue()
-
-
-def signature_field(pdf: pikepdf.Pdf) -> None:
-    """An empty, invisible signature field on the last page, tagged, for a signature to fill later.
-
-    PDF/UA-1 and PDF/A-2/3 want every widget annotation in the structure tree, even an invisible
-    one, and a form field described by /TU; pyHanko fills an existing field without touching its
-    tags, but tags none it makes itself. So the field is made here: a widget with a zero-size
-    rectangle, an empty appearance and the Print and Locked flags, a `Form` structure element
-    holding it by an object reference, and its entry in the parent tree.
-    """
-    page = pdf.pages[-1]
-    tree_root = pdf.Root.StructTreeRoot
-    parents = pikepdf.NumberTree(tree_root.ParentTree)
-    key = max(parents.keys(), default=-1) + 1
-    # An empty appearance: Ghostscript (many print shops' RIPs) warns of a field without one.
-    appearance = pdf.make_stream(b"q Q", Type=Name.XObject, Subtype=Name.Form, BBox=[0, 0, 0, 0])
-    widget = pdf.make_indirect(pikepdf.Dictionary(
-        Type=Name.Annot, Subtype=Name.Widget, FT=Name.Sig, T=pikepdf.String(SIGNATURE_FIELD),
-        TU=pikepdf.String("Digital signature of the publisher of this edition"),
-        F=132, Rect=[0, 0, 0, 0], P=page.obj, StructParent=key, AP=pikepdf.Dictionary(N=appearance)))
-    document = tree_root.K[0] if isinstance(tree_root.K, pikepdf.Array) else tree_root.K
-    form = pdf.make_indirect(pikepdf.Dictionary(
-        Type=Name.StructElem, S=Name.Form, P=document,
-        K=pikepdf.Dictionary(Type=Name.OBJR, Obj=widget, Pg=page.obj)))
-    if not isinstance(document.K, pikepdf.Array):
-        document.K = pikepdf.Array([document.K])
-    document.K.append(form)
-    parents[key] = form
-    tree_root.ParentTreeNextKey = key + 1
-    page.obj.Annots = pdf.make_indirect(pikepdf.Array([*page.obj.get("/Annots", []), widget]))
-    page.obj.Tabs = Name.S  # PDF/UA: annotations in the order of the structure
-    pdf.Root.AcroForm = pdf.make_indirect(pikepdf.Dictionary(Fields=[widget]))
-
-

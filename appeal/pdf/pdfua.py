@@ -17,6 +17,7 @@ from pikepdf import Name
 from appeal.pdf.clean import save
 from appeal.pdf.metadata import Metadata
 
+SIGNATURE_FIELD = "Signature"  # the empty field the archive and the letter packs carry, signed later
 UA_NAMESPACES = '    xmlns:pdfuaid="http://www.aiim.org/pdfua/ns/id/"'
 
 
@@ -331,3 +332,39 @@ def column_headers(pdf: pikepdf.Pdf) -> int:
             continue
         given += 1
     return given
+
+
+def signature_field(pdf: pikepdf.Pdf, description: str, page_number: int = -1) -> None:
+    """An empty, invisible signature field on page `page_number` (the last by default), tagged and
+    described by `description` (its /TU), for a signature to fill later.
+
+    PDF/UA-1 and PDF/A-2/3 want every widget annotation in the structure tree, even an invisible
+    one, and a form field described by /TU; pyHanko fills an existing field without touching its
+    tags, but tags none it makes itself. So the field is made here: a widget with a zero-size
+    rectangle, an empty appearance and the Print and Locked flags, a `Form` structure element
+    holding it by an object reference, and its entry in the parent tree.
+    """
+    page = pdf.pages[page_number]
+    tree_root = pdf.Root.StructTreeRoot
+    parents = pikepdf.NumberTree(tree_root.ParentTree)
+    key = max(parents.keys(), default=-1) + 1
+    # An empty appearance: Ghostscript (many print shops' RIPs) warns of a field without one.
+    appearance = pdf.make_stream(b"q Q", Type=Name.XObject, Subtype=Name.Form, BBox=[0, 0, 0, 0])
+    widget = pdf.make_indirect(pikepdf.Dictionary(
+        Type=Name.Annot, Subtype=Name.Widget, FT=Name.Sig, T=pikepdf.String(SIGNATURE_FIELD),
+        TU=pikepdf.String(description),
+        F=132, Rect=[0, 0, 0, 0], P=page.obj, StructParent=key, AP=pikepdf.Dictionary(N=appearance)))
+    document = tree_root.K[0] if isinstance(tree_root.K, pikepdf.Array) else tree_root.K
+    form = pdf.make_indirect(pikepdf.Dictionary(
+        Type=Name.StructElem, S=Name.Form, P=document,
+        K=pikepdf.Dictionary(Type=Name.OBJR, Obj=widget, Pg=page.obj)))
+    if not isinstance(document.K, pikepdf.Array):
+        document.K = pikepdf.Array([document.K])
+    document.K.append(form)
+    parents[key] = form
+    tree_root.ParentTreeNextKey = key + 1
+    page.obj.Annots = pdf.make_indirect(pikepdf.Array([*page.obj.get("/Annots", []), widget]))
+    page.obj.Tabs = Name.S  # PDF/UA: annotations in the order of the structure
+    pdf.Root.AcroForm = pdf.make_indirect(pikepdf.Dictionary(Fields=[widget]))
+
+

@@ -37,7 +37,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from appeal.dates import given_epoch
 from appeal.errors import UserError
 from appeal.inputs.source import read_limited
-from appeal.pdf.pdfa import SIGNATURE_FIELD
+from appeal.pdf.pdfua import SIGNATURE_FIELD
 
 PASSWORD_VARIABLE = "APPEAL_SIGN_PASSWORD"
 # Room kept in the file for the CMS signature: the certificates of a chain of three, a timestamp
@@ -190,8 +190,8 @@ def sign(data: bytes, key: SigningKey, when: dt.datetime, *, existing_field: str
          reason: str | None = None, location: str | None = None, stamper=None) -> bytes:
     """`data` signed: the same bytes with a signature revision appended.
 
-    With `existing_field`, the archive's tagged empty field is filled; otherwise an invisible
-    field is made (a letter pack, which claims no PDF/UA).
+    With `existing_field`, the tagged empty field of the archive or of a letter pack is filled;
+    otherwise an invisible field is made (the print file of the letters, which is not tagged).
     """
     out = BytesIO()
     sign_stream(BytesIO(data), out, key, when, existing_field=existing_field, reason=reason,

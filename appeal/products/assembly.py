@@ -16,7 +16,9 @@ from appeal.errors import UserError
 from appeal.inputs.mailing import Mailing, Pack
 from appeal.pdf.concat import Concatenation
 from appeal.pdf.metadata import TOOL, Metadata, mark
-from appeal.products.stationery import saved
+from appeal.pdf.pdfua import SIGNATURE_FIELD, UA_NAMESPACES, signature_field, ua_claims
+from appeal.products import cover_tags
+from appeal.products.stationery import Covers, saved
 from appeal.versions import tool_version
 
 
@@ -30,35 +32,43 @@ class Written:
     sha256: str  # of the bytes written, taken from memory: the commit's SHA256SUMS reads no pack again
 
 
-def assemble(mailing: Mailing, packs: Sequence[Pack], letters_pdf: bytes, appeal_pdf: bytes,
-             pack_path: Callable[[str], Path], combined_path: Path, signing=None) -> list[Written]:
+def assemble(mailing: Mailing, packs: Sequence[Pack], letters: Covers, appeal_pdf: bytes,
+             pack_path: Callable[[str], Path], combined_path: Path, signing=None
+             ) -> tuple[list[Written], bytes]:
     """Write each pack (cover letter, then the appeal) and one file of all of them for printing,
-    each pack padded to an even page count so that duplex printing starts every pack on a new sheet.
+    each pack padded to an even page count so that duplex printing starts every pack on a new sheet;
+    what was written, and the first pack's bytes.
+
+    A pack is one tagged PDF/UA-1 document: the cover letter as an article in the letter's
+    language (cover_tags.PackTree), the appeal's own structure behind it, and an empty signature field
+    for `build.py sign` to fill. The print file is for printing only and is not tagged.
     """
-    written = []
-    with pikepdf.open(BytesIO(letters_pdf)) as covers, pikepdf.open(BytesIO(appeal_pdf)) as appeal, \
+    written, first = [], b""
+    with pikepdf.open(BytesIO(letters.pdf)) as covers, pikepdf.open(BytesIO(appeal_pdf)) as appeal, \
             pikepdf.new() as combined:
         appeal_pages = list(appeal.pages)
-        for number, pack in enumerate(packs):
-            with pikepdf.new() as single:
-                single.pages.append(covers.pages[number])
-                single.pages.extend(appeal_pages)
+        description = f"Digital signature of {mailing.letter.sender.organisation}"
+        tree = cover_tags.PackTree(appeal, lambda pdf: signature_field(pdf, description, page_number=0))
+        with tree.pdf:
+            for number, pack in enumerate(packs):
+                single = tree.letter(covers.pages[number], letters.outlines[number], pack.language)
                 _describe(single, mailing, pack)
                 target = pack_path(pack.recipient.id)
-                data = saved(single)
+                data = saved(single, object_stream_mode=pikepdf.ObjectStreamMode.generate)
                 if signing is not None:
-                    data = signing(data, signed_at(mailing))
+                    data = signing(data, signed_at(mailing), existing_field=SIGNATURE_FIELD)
                 write_file(target, data)
+                first = first or data
                 digest = hashlib.sha256(data).hexdigest()
                 written.append(Written(target, len(single.pages), len(data), digest))
-            combined.pages.append(covers.pages[number])
-            combined.pages.extend(appeal_pages)
-            if (1 + len(appeal_pages)) % 2:
-                box = covers.pages[number].mediabox
-                combined.add_blank_page(page_size=(float(box[2]), float(box[3])))
+                combined.pages.append(covers.pages[number])
+                combined.pages.extend(appeal_pages)
+                if (1 + len(appeal_pages)) % 2:
+                    box = covers.pages[number].mediabox
+                    combined.add_blank_page(page_size=(float(box[2]), float(box[3])))
         _describe(combined, mailing, None)
         write_file(combined_path, saved(combined))
-    return written
+    return written, first
 
 
 def _metadata(mailing: Mailing, pack: Pack | None) -> Metadata:
@@ -74,8 +84,13 @@ def _metadata(mailing: Mailing, pack: Pack | None) -> Metadata:
 
 
 def _describe(pdf: pikepdf.Pdf, mailing: Mailing, pack: Pack | None) -> None:
+    """The information dictionary and the catalogue's /Lang; for a pack (PDF/UA-1) the XMP too,
+    with its title, language and the PDF/UA identification."""
     metadata = _metadata(mailing, pack)
-    metadata.write_info(pdf)
+    if pack is None:
+        metadata.write_info(pdf)
+    else:
+        metadata.write(pdf, UA_NAMESPACES, ua_claims(metadata.language))
     pdf.Root.Lang = pikepdf.String(metadata.language)
 
 

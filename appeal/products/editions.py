@@ -124,8 +124,8 @@ def archive(renderer: Renderer, data: Data, facts: ArchiveFacts | None = None, s
 
     `facts` (verify gives them) may name the stack and dates another build recorded.
     """
-    from appeal.pdf.pdfa import SIGNATURE_FIELD, SOURCE_NAME, finish
-    from appeal.pdf.pdfua import paragraph_keys
+    from appeal.pdf.pdfa import SOURCE_NAME, finish
+    from appeal.pdf.pdfua import SIGNATURE_FIELD, paragraph_keys
 
     facts = facts or archive_facts(data)
     html = render_html("archive.html", **context(

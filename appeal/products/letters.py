@@ -144,8 +144,9 @@ def write_letters(renderer: Renderer, data: Data, mailing: Mailing, staging,
               file=sys.stderr, disable=not sys.stderr.isatty(), leave=False) as bar:
         # This process has rendered the appeal and the stationery: it is warm, the workers fork warm.
         made_here = run_all(jobs, done=lambda made: bar.update(len(made[0])), warm_first=False)
-    results = [written for written, _ in made_here]
-    cache.reads.update(*(chunk_reads for _, chunk_reads in made_here))
+    results = [written for written, _, _ in made_here]
+    _check_samples([groups[number] for number in todo], [sample for _, _, sample in made_here], stationery)
+    cache.reads.update(*(chunk_reads for _, chunk_reads, _ in made_here))
     if reads is not None:
         reads |= cache.reads
     replaced = 0
@@ -190,6 +191,22 @@ def write_letters(renderer: Renderer, data: Data, mailing: Mailing, staging,
             f"{staging.out_dir / name}  {pages} pages  {print_size / 1e6:.1f} MB",
             f"letters: {len(packs)} packs in {seconds:.2f} s, {seconds / len(packs) * 1000:.1f} ms "
             "per pack", *removed]
+
+
+def _check_samples(groups: Sequence[Sequence[Pack]], samples: Sequence[bytes], stationery: dict) -> None:
+    """A UserError unless the first pack of each kind just written (its paper, its language, and
+    whether its letter was drawn from a stationery layer) passes PDF/UA-1, so that the build
+    commits no pack that fails: the packs of one kind are tagged by the same steps. `samples`:
+    each chunk's first pack, as its worker wrote it. Checked here, in the main process, after the
+    workers: page-validation leaves threads that a fork must not copy. About 25 ms a pack checked."""
+    from appeal.verify.checks import accessible_check
+
+    seen = set()
+    for group, sample in zip(groups, samples, strict=True):
+        kind = (group[0].paper, group[0].language, group[0].shared in stationery)
+        if kind not in seen:
+            seen.add(kind)
+            accessible_check(sample, f"letters/{group[0].recipient.id}.pdf")
 
 
 def _unchanged(path: Path, made: tuple[int, str]) -> bool:
@@ -243,9 +260,10 @@ def _remove_stale_packs(mailing: Mailing, staging, shard: tuple[int, int] | None
 
 def _chunk(renderer: Renderer, data: Data, mailing: Mailing, group: Sequence[Pack], appeal_pdf: bytes,
            stationery: Stationery | None, targets: dict[str, Path], part: Path,
-           signing) -> tuple[list[Written], frozenset[Path]]:
-    """A chunk's packs written, and what laying out its cover letters read (in a worker: the
-    caller's recording does not see it)."""
+           signing) -> tuple[list[Written], frozenset[Path], bytes]:
+    """A chunk's packs written, what laying out its cover letters read (in a worker: the caller's
+    recording does not see it), and its first pack's bytes, for the caller to check."""
     with recording() as reads:
         covers = render_chunk(renderer, data, mailing, group, stationery)
-    return assemble(mailing, group, covers, appeal_pdf, targets.__getitem__, part, signing), frozenset(reads)
+    written, first = assemble(mailing, group, covers, appeal_pdf, targets.__getitem__, part, signing)
+    return written, frozenset(reads), first

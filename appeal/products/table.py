@@ -37,7 +37,8 @@ class Product:
     when: str = "always"  # built by default: "always", "sign-on" (its settings exist), "letters"
     summary: str = ""  # what it is, for the table of outputs (docs/maintainers.md)
     language: str | None = None  # None: the appeal's own (translations are the next axis)
-    accessible: bool = False  # PDF/UA-1, checked by the build before anything is written
+    accessible: bool = False  # PDF/UA-1, checked by the build before anything is written (the
+    # letters: each pack, the first of each kind; the print file is not tagged)
 
     @property
     def archival(self) -> bool:
@@ -94,7 +95,7 @@ ROWS = (
     # The letters: letters/<id>.pdf for every recipient, on the paper each one asks for, and the
     # print file of them all (letters-shard-I-of-N.pdf for a shard).
     _row("letters", "letters.pdf", "letters", None, "letters:write_letters", "letters.html",
-         style="cover-letter", reads=APPEAL_DATA | {"letter", "recipients"}, when="letters",
+         style="cover-letter", reads=APPEAL_DATA | {"letter", "recipients"}, when="letters", accessible=True,
          summary="a cover letter and the appeal for every recipient, and the print file of them all"),
     # Last: what every other product wrote (and earlier builds left), for `sha256sum -c`.
     _row("checksums", "SHA256SUMS", "checksums", None, "appeal.build.pipeline:checksums", None,
@@ -123,6 +124,8 @@ def markdown() -> str:
         paper = papers[row.paper] if row.kind != "letters" else "each recipient's"
         reads = ", ".join(sorted(row.reads)) or "every PDF in the folder"
         accessible = "yes" if row.accessible else "no" if row.kind != "checksums" else "-"
+        if row.kind == "letters":
+            accessible = "packs yes, print file no"
         lines.append(f"| {name} | {filename} | {paper or '-'} | {reads} | {when[row.when]} | {accessible} "
                      f"| {row.summary} |")
     return "\n".join(lines)

@@ -87,11 +87,11 @@ def _verdict(lines: list[Check], trust: Sequence[Path]) -> str:
 
 
 def sign_edition(path: Path, out: Path | None, signing) -> int:
-    """`build.py sign`: sign an archival edition (in its empty signature field) or a letter pack
-    or print file (in a new invisible one), once it passes verify's checks: an archive every
+    """`build.py sign`: sign an archival edition or a letter pack (in its empty signature field)
+    or the print file (in a new invisible one), once it passes verify's checks: an archive every
     one of them (the rebuild included), a letter pack those of the file (read within bounds, one
     revision, made by this tool)."""
-    from appeal.pdf.pdfa import SIGNATURE_FIELD
+    from appeal.pdf.pdfua import SIGNATURE_FIELD
 
     data = read_limited(path, "PDF to sign", PDF_LIMIT)
     gathered = list(file_checks(data, str(path)))
@@ -104,14 +104,14 @@ def sign_edition(path: Path, out: Path | None, signing) -> int:
             raise UserError(f"{path}: is signed already; sign the unsigned edition instead")
         mark = read_mark(pdf)
         kind = edition_kind(pdf, mark)
+        fields = {str(field.get("/T", "")) for field in pdf.Root.get("/AcroForm", {}).get("/Fields", [])}
         if mark.ours:
-            fields = {str(field.get("/T", "")) for field in pdf.Root.get("/AcroForm", {}).get("/Fields", [])}
             if SIGNATURE_FIELD not in fields:
                 raise UserError(f"{path}: an archival edition without an empty signature field (made "
                                 "before they carried one); rebuild it, then sign")
             field, recorded = SIGNATURE_FIELD, modified_at(pdf)
-        elif kind in LETTER_KINDS:
-            field, recorded = None, _info_date(pdf)
+        elif kind in LETTER_KINDS:  # a pack fills its tagged field; the print file gets a new one
+            field, recorded = SIGNATURE_FIELD if SIGNATURE_FIELD in fields else None, _info_date(pdf)
         else:
             raise UserError(f"{path}: not an edition this tool signs (the archival edition, a letter "
                             "pack or the print file)" + (f"; it is a {kind}" if kind else ""))
