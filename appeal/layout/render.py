@@ -66,7 +66,9 @@ def css_string(text: str) -> Markup:
         if (char.isalnum() and char.isascii()) or char in " .,:;()-":
             out.append(char)
         else:
-            out.append(f"\\{ord(char):06x}")
+            # The space ends the escape and is consumed with it (CSS Syntax 4.3.7): without it, a
+            # space after an escaped letter ("Подписавшие (продолжение)") would be eaten.
+            out.append(f"\\{ord(char):06x} ")
     return Markup('"' + "".join(out) + '"')
 
 
