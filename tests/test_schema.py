@@ -18,7 +18,9 @@ from appeal.cli import main
 from appeal.inputs import schema
 from appeal.paths import DATA_DIR, ROOT
 
-FILES = {name: DATA_DIR / f"{name}.yaml" for name in schema.MODELS}
+# The shipped data files; a translation is one the campaign adds (the tests' are fixtures).
+FILES = {name: DATA_DIR / f"{name}.yaml" for name in schema.MODELS if name != "translation"}
+FIXTURES = Path(__file__).parent / "fixtures" / "translations"
 
 
 def validate(name: str, path: Path) -> tuple[int, str]:
@@ -86,6 +88,17 @@ def test_check_jsonschema_accepts_every_shipped_data_file():
     for name, path in FILES.items():
         status, output = validate(name, path)
         assert status == 0, output
+
+
+def test_check_jsonschema_accepts_the_test_translations_and_refuses_a_misspelt_key(tmp_path):
+    for path in sorted(FIXTURES.glob("*.yaml")):
+        status, output = validate("translation", path)
+        assert status == 0, output
+    broken = tmp_path / "fr.yaml"
+    broken.write_text((FIXTURES / "fr.yaml").read_text(encoding="utf-8").replace("\nroles:", "\nrole:"),
+                      encoding="utf-8")
+    status, output = validate("translation", broken)
+    assert status == 1 and "'roles' is a required property" in output, output
 
 
 def test_the_check_jsonschema_command_itself(tmp_path):

@@ -11,6 +11,7 @@ from pathlib import Path
 from appeal.build.plan import Plan
 from appeal.build.signals import raise_if_stopped
 from appeal.errors import Collected, UserError, printable
+from appeal.paths import DATA_DIR
 from appeal.products.table import CHECKSUMS, PACKS, PRODUCTS, Product
 
 
@@ -35,11 +36,14 @@ def build(plan: Plan) -> int:
         # leaves threads behind, a fork copies their locks but not the threads (Python 3.12 and
         # later warn of it), and a forked worker that validated in a process that had validated
         # before waited forever.
-        chosen = sorted(plan.editions, key=lambda product: not product.archival)
-        jobs = [functools.partial(make_edition, product, renderer, data, settings) for product in chosen]
-        made = dict(zip((p.name for p in chosen), run_all(jobs), strict=True))
-        for product in plan.editions:  # reported in the table's order
-            rendered = made[product.name]
+        editions = [*((product, data) for product in plan.editions if plan.original),
+                    *((translated_product(product, made_of.appeal.language), made_of)
+                      for made_of in loaded.translated for product in plan.translated_editions)]
+        chosen = sorted(editions, key=lambda edition: not edition[0].archival)
+        jobs = [functools.partial(make_edition, product, renderer, of, settings) for product, of in chosen]
+        made = dict(zip((p.filename for p, _ in chosen), run_all(jobs), strict=True))
+        for product, _ in editions:  # reported in the table's order, the original's first
+            rendered = made[product.filename]
             path = staging.add(product.filename, rendered.data)
             lines.append(f"{path}  {rendered.pages} pages  {len(rendered.data) / 1000:.1f} kB")
         warned.check("the editions")
@@ -47,10 +51,10 @@ def build(plan: Plan) -> int:
             from appeal.products.letters import write_letters
 
             lines += write_letters(renderer, data, mailing, staging, request.shard, settings.signing,
-                                   memo=digests)
+                                   memo=digests, translations=loaded.translated)
             warned.check("the letters")
-        for product in chosen:
-            check_product(made[product.name], product)
+        for product, _ in chosen:
+            check_product(made[product.filename], product)
         raise_if_stopped()
         staging.commit(lambda staging: lines.append(str(staging.add(CHECKSUMS, checksums(staging, digests)))))
     notes = [*(data.endorsements.notes if data.endorsements else ()), *(mailing.fallbacks if mailing else ()),
@@ -62,6 +66,13 @@ def build(plan: Plan) -> int:
 
     print(f"built in {time.perf_counter() - started:.2f} s (fonts subset by {subsetter()})")
     return 0
+
+
+def translated_product(product: Product, language: str) -> Product:
+    """A product made in a translation's language, into the output folder's <language>/."""
+    import dataclasses
+
+    return dataclasses.replace(product, filename=f"{language}/{product.filename}", language=language)
 
 
 def settings_for(plan: Plan):
@@ -114,6 +125,7 @@ class Loaded:
     data: object  # inputs.load.Data
     mailing: object | None  # inputs.mailing.Mailing
     settings: object  # products.editions.Settings
+    translated: tuple = ()  # inputs.load.Data of each translation the plan makes editions of
 
     @property
     def placeholders(self) -> list[str]:
@@ -123,7 +135,8 @@ class Loaded:
 
         mailing = self.mailing
         letters = [mailing.letter_source, mailing.recipients_source] if mailing else []
-        return lines([self.data.source, self.data.sign_on_source, *letters])
+        return lines([self.data.source, self.data.sign_on_source, *letters,
+                      *(data.source for data in self.translated)])
 
 
 def load(plan: Plan) -> Loaded:
@@ -143,20 +156,44 @@ def load(plan: Plan) -> Loaded:
     if plan.letters:
         mailing = found.attempt(load_mailing, words, plan.letter, plan.recipients, request.shard)
     settings = found.attempt(settings_for, plan)
+    translated = []
+    if data is not None and words is not None:
+        from appeal.inputs.load import translated_data
+
+        _check_original(plan, data.appeal.language)
+        translated = [made for path in plan.translations
+                      if (made := found.attempt(translated_data, data, path, words)) is not None]
     found.raise_any()
-    loaded = Loaded(data, mailing, settings)
+    loaded = Loaded(data, mailing, settings, tuple(translated))
     if request.final and loaded.placeholders:
         raise UserError("--final: the data still holds the examples' placeholders, so nothing is built; "
                         "fill them in:\n" + "\n".join(loaded.placeholders))
     return loaded
 
 
+def _check_original(plan: Plan, language: str) -> None:
+    """A UserError for a tag named with --language that neither a translation nor the original has."""
+    from appeal.inputs.models import lookup
+
+    unknown = [tag for tag in plan.original_as if lookup(tag, [language]) is None]
+    if unknown:
+        folder = plan.request.translations or DATA_DIR / "translations"
+        have = sorted(path.stem for path in folder.glob("*.yaml")) if folder.is_dir() else []
+        raise UserError(f"--language {unknown[0]}: neither the original ({language}) nor a translation in "
+                        f"{folder} ({', '.join(have) or 'none'}); a translation is a file "
+                        f"{folder / (unknown[0] + '.yaml')}")
+
+
 def checksums(staging, memo: dict | None = None) -> bytes:
     """SHA256SUMS for every PDF the output folder will hold: this build's and earlier ones'
     (`memo`: output.file_sha256's)."""
     from appeal.build.commit import file_sha256
+    from appeal.inputs.models import is_language_tag
 
     folders = {str(Path(p.filename).parent) for p in PRODUCTS.values()} | {PACKS}
+    # A translation's editions (<tag>/, <tag>/press/), this build's or an earlier one's.
+    languages = [path.name for path in staging.out_dir.glob("*") if is_language_tag(path.name)]
+    folders |= {f"{tag}{under}" for tag in languages for under in ("", "/press")}
     found = {str(p.relative_to(staging.out_dir)): p for folder in sorted(folders)
              for p in staging.out_dir.glob(f"{folder}/*.pdf")}
     for name in staging.removed:

@@ -23,6 +23,18 @@ class Plan:
     sign_on: Path | None  # None: no sign-on sheet settings
     letter: Path
     recipients: Path
+    # The translations whose editions it makes (data/translations/<tag>.yaml), and whether it makes
+    # the original's; `original_as` the tags named with --language that no translation has, which
+    # the load holds to the original's language.
+    translations: tuple[Path, ...] = ()
+    original: bool = True
+    original_as: tuple[str, ...] = ()
+
+    @property
+    def translated_editions(self) -> tuple[Product, ...]:
+        """The editions made in each translation's language: the handouts, the press editions and
+        the booklets (the archive of a translation and its sign-on sheets are not made yet)."""
+        return tuple(product for product in self.editions if product.kind in TRANSLATED_KINDS)
 
     @property
     def products(self) -> tuple[Product, ...]:
@@ -74,11 +86,38 @@ def settle(request: Request) -> Plan:
     if any(product.kind == "sign-on" for product in editions) and sign_on is None:
         raise UserError(f"--edition sign-on-*: no sign-on sheet settings ({DATA_DIR / 'sign-on.yaml'} or "
                         "--sign-on PATH)")
-    plan = Plan(request, editions, letters, endorsements, sign_on, letter, recipients)
+    translations, original, original_as = _languages(request)
+    plan = Plan(request, editions, letters, endorsements, sign_on, letter, recipients, translations,
+                original, original_as)
     if request.command != "check" and not plan.press and (request.marks or request.output_profile):
         raise UserError("--marks and --output-profile: only the press editions use them, and this build "
                         "writes none; add --edition press-a4 or press-a5")
     return plan
+
+
+TRANSLATED_KINDS = ("handout", "press", "booklet")
+
+
+def _languages(request: Request) -> tuple[tuple[Path, ...], bool, tuple[str, ...]]:
+    """The translations a build makes editions of, whether it makes the original's, and the tags
+    named that no translation has (held to the original's language once it is read): with no
+    --language, the original and every translation in the folder; `all` is that too."""
+    from appeal.inputs.models import lookup
+
+    folder = request.translations or DATA_DIR / "translations"
+    if request.translations is not None and not folder.is_dir():
+        raise UserError(f"{folder}: {_missing(folder)} (--translations)")
+    available = {path.stem: path for path in sorted(folder.glob("*.yaml"))} if folder.is_dir() else {}
+    if not request.languages or "all" in request.languages:
+        return tuple(available.values()), True, ()
+    chosen, original_as = [], []
+    for tag in request.languages:
+        found = lookup(tag, available)
+        if found is None:
+            original_as.append(tag)
+        elif available[found] not in chosen:
+            chosen.append(available[found])
+    return tuple(chosen), bool(original_as), tuple(original_as)
 
 
 def _optional(named: Path | None, default: str, option: str) -> Path | None:

@@ -40,6 +40,8 @@ class Request:
     output_profile: Path | None = None
     signer: Signer | None = None
     final: bool = False  # refuse the examples' placeholders (inputs/placeholders.py)
+    languages: tuple[str, ...] = ()  # named with --language; none: the original and every translation
+    translations: Path | None = None  # the folder of translations (None: data/translations/)
     debug: bool = False
 
     @property

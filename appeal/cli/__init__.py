@@ -193,6 +193,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
                              "a file named here must exist)")
     parser.add_argument("--out", type=Path, default=OUTPUT_DIR, metavar="DIR",
                         help="the output folder (default: output/)")
+    parser.add_argument("--language", action="append", metavar="TAG",
+                        help="build the editions in this language (repeatable): the original's (en) "
+                             "or a translation's, data/translations/TAG.yaml, into DIR/TAG/; `all` for "
+                             "the original and every translation (the default)")
+    parser.add_argument("--translations", type=Path, metavar="DIR",
+                        help="the folder of translations (default: data/translations/)")
     parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
 
 
@@ -262,7 +268,8 @@ def request_from(args: argparse.Namespace) -> Request:
         sign_on=args.sign_on, out=args.out, products=tuple(getattr(args, "edition", None) or ()),
         recipients=args.recipients, letter=args.letter, shard=parse_shard(shard) if shard else None,
         marks=getattr(args, "marks", False), output_profile=getattr(args, "output_profile", None),
-        signer=signer, final=getattr(args, "final", False), debug=args.debug)
+        signer=signer, final=getattr(args, "final", False), debug=args.debug,
+        languages=tuple(args.language or ()), translations=args.translations)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -317,6 +324,9 @@ def check(plan: Plan) -> int:
     if data.sign_on is not None:
         print(f"ok  {plan.sign_on}: the sign-on sheet, {data.sign_on.pages} page(s) of rows from "
               f"No. {data.next_number}")
+    for translated in loaded.translated:
+        print(f"ok  {translated.source.path}: the translation into {translated.appeal.language}, "
+              f"{len(translated.appeal.body)} paragraphs and {len(translated.appeal.signatories)} roles")
     if mailing is not None:
         print(f"ok  {plan.letter}: dated {mailing.letter.date.isoformat()}, "
               f"{1 + len(mailing.letter.translations)} language(s)")

@@ -10,7 +10,7 @@ from pathlib import Path
 from appeal.dates import modification_time
 from appeal.errors import Collected, UserError
 from appeal.inputs.endorsements import Endorsements, Group, load_endorsements, published_csv
-from appeal.inputs.models import Appeal, Words, load_appeal, read_words, words_for
+from appeal.inputs.models import Appeal, Words, load_appeal, lookup, read_words, words_for
 from appeal.inputs.signon import SignOn, load_sign_on
 from appeal.inputs.source import Source
 from appeal.layout.fonts import check_coverage, missing_glyph
@@ -29,6 +29,9 @@ class Data:
     # When the editions say they were last modified: SOURCE_DATE_EPOCH as the user set it, else
     # the appeal's date (dates.modification_time); verify gives the date the archive records.
     modified: dt.datetime | None = None
+    # A translation's editions: what the first page says of it, in its language (who translated
+    # it, and that the original is authoritative); None for the original.
+    translation: str | None = None
 
     def __post_init__(self) -> None:
         if self.modified is None:
@@ -82,6 +85,32 @@ def load_data(appeal_path: Path, words: Source | Path | None, endorsements_path:
     if edition_words is None:
         return None
     return Data(appeal, source, edition_words, endorsements, sign_on, sign_on_source)
+
+
+def translated_data(data: Data, path: Path, words: Source) -> Data:
+    """The data of a translation's editions: the translation at `path` applied to the original's
+    data (its endorsements, its dates), its words from the words file's section for its language,
+    which must say how a translated edition describes itself (translation_notice)."""
+    from dataclasses import replace
+
+    from appeal.inputs.models import fill
+    from appeal.inputs.source import Problem
+    from appeal.inputs.translation import load_translation
+
+    translation, source = load_translation(path, data.appeal)
+    edition_words = words_for(words, translation.language, source)
+    if edition_words.translation_notice is None:
+        found = lookup(translation.language, words.data)
+        raise words.error([Problem((found, "translation_notice"), (
+            f"missing: a translated edition ({path.name}) says on its first page that it is a "
+            "translation, by whom, and that the original is authoritative; add translation_notice with "
+            "{translator} and {date}"))])
+    appeal = translation.applied(data.appeal)
+    check_coverage(appeal.texts(), source)
+    notice = fill(edition_words.translation_notice, translator=translation.translator,
+                  date=edition_words.date(data.appeal.date))
+    return replace(data, appeal=appeal, source=source, words=edition_words, sign_on=None,
+                   sign_on_source=None, translation=notice)
 
 
 def _endorsements(path: Path, raw: bytes | None) -> Endorsements:

@@ -46,6 +46,10 @@ def _bcp47(tag: str) -> str:
     return tag
 
 
+def is_language_tag(text: str) -> bool:
+    return _BCP47.fullmatch(text) is not None
+
+
 def lookup(tag: str, available) -> str | None:
     """The entry of `available` that serves language `tag`, by BCP 47 lookup (RFC 4647, 3.4): the
     tag itself, then with its last subtag removed, and so on (en-GB-oxendict, en-GB, en), ignoring
@@ -224,6 +228,11 @@ class Words(Strict):
     embedded in this file. To check that this copy is unchanged, ..."."""
     colophon_stack: Text
     """The colophon's label for the software that made the edition, for example "Made with"."""
+    translation_notice: Annotated[Text, AfterValidator(lambda f: _fields(f, {"translator", "date"}))] | None \
+        = None
+    """What a translated edition says on its first page, in its language: must contain {translator}
+    and {date} (the day the original was published), for example "Translated by {translator}. The
+    English text of {date} is the authoritative one." A translation in the language needs it."""
     months: Annotated[list[Text], Field(json_schema_extra={"minItems": 12, "maxItems": 12}),
                       AfterValidator(_twelve_months)]
     """The names of the 12 months, January first, as dates are written in the language."""

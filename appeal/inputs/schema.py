@@ -14,14 +14,17 @@ from pydantic import BaseModel
 from appeal.inputs.letter_models import Letter, Recipients
 from appeal.inputs.models import LANGUAGE_PATTERN, Appeal, Words
 from appeal.inputs.signon import SignOn
+from appeal.inputs.translation import Translation
 from appeal.paths import ROOT
 
 SCHEMA_DIR = ROOT / "schemas"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
-# The data file each schema is for, by the schema's name: NAME.schema.json serves data/NAME.yaml.
+# The data file each schema is for, by the schema's name: NAME.schema.json serves data/NAME.yaml
+# (translation.schema.json every data/translations/<tag>.yaml).
 MODELS: dict[str, type[BaseModel]] = {
-    "appeal": Appeal, "words": Words, "letter": Letter, "recipients": Recipients, "sign-on": SignOn}
+    "appeal": Appeal, "words": Words, "letter": Letter, "recipients": Recipients, "sign-on": SignOn,
+    "translation": Translation}
 
 
 def schema(name: str) -> dict[str, Any]:

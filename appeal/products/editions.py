@@ -42,7 +42,7 @@ class Settings:
 def context(data: Data, **extra) -> dict:
     appeal = data.appeal
     return {"appeal": appeal, "words": data.words, "groups": data.groups, "created": xmp_date(appeal.date),
-            "modified": xmp_date(data.modified), **extra}
+            "modified": xmp_date(data.modified), "translation": data.translation, **extra}
 
 
 def laid_out(renderer: Renderer, html: str, paper: str, data: Data, **options):

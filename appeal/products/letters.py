@@ -21,6 +21,7 @@ from appeal.build.commit import file_sha256, remember_sha256, write_file
 from appeal.inputs.letter_models import FILE_ID
 from appeal.inputs.load import Data
 from appeal.inputs.mailing import Mailing, Pack, in_shard
+from appeal.inputs.models import lookup
 from appeal.layout.reads import recording
 from appeal.layout.render import Renderer
 from appeal.products import editions
@@ -67,7 +68,7 @@ class LetterCache:
     file. The watcher clears it when anything but the letter or the recipients changed (the
     appeal, the words, a template, a style, the signature image): every key here assumes those."""
 
-    appeal: dict[str, bytes] = dataclasses.field(default_factory=dict)  # by paper
+    appeal: dict[tuple[str, str], bytes] = dataclasses.field(default_factory=dict)  # by paper, language
     stationery: dict[str, Stationery] = dataclasses.field(default_factory=dict)
     chunks: dict[str, _Chunk] = dataclasses.field(default_factory=dict)
     reads: set[Path] = dataclasses.field(default_factory=set)  # the templates and assets read for them
@@ -90,9 +91,13 @@ class LetterCache:
 
 def write_letters(renderer: Renderer, data: Data, mailing: Mailing, staging,
                   shard: tuple[int, int] | None, signing=None, cache: LetterCache | None = None,
-                  memo: dict | None = None, reads: set[Path] | None = None) -> list[str]:
+                  memo: dict | None = None, reads: set[Path] | None = None,
+                  translations: Sequence[Data] = ()) -> list[str]:
     """Render and assemble every pack into the staging folder, signed with `signing` if given
     (each pack in the worker that assembles it; the print file once); the summary lines.
+
+    A recipient whose language a translation serves (BCP 47 lookup among `translations`, the
+    translated editions' data) gets the appeal in that language, the others the original.
 
     With a `cache` (build.py watch), chunks of packs that have not changed since the last call
     are not laid out again, and a pack whose bytes did not change is not replaced. `memo`
@@ -113,9 +118,15 @@ def write_letters(renderer: Renderer, data: Data, mailing: Mailing, staging,
     removed = _remove_stale_packs(mailing, staging, shard)
     if not packs:
         return ["letters: no recipient falls in shard {}/{}".format(*shard), *removed]
+    enclosing = {made.appeal.language: made for made in translations}
+    original = data.appeal.language
+    enclosed = {pack.recipient.id: lookup(pack.recipient.language or pack.language, enclosing) or original
+                for pack in packs}
+    appeals = {(pack.paper, enclosed[pack.recipient.id]) for pack in packs}
     with recording() as here:
-        for paper in sorted({pack.paper for pack in packs} - set(cache.appeal)):
-            cache.appeal[paper] = editions.handout(renderer, data, paper).data
+        for paper, language in sorted(appeals - set(cache.appeal)):
+            cache.appeal[paper, language] = editions.handout(
+                renderer, enclosing.get(language, data), paper).data
         # A layer for each text that two or more letters share; the others are laid out whole.
         counts = Counter(pack.shared for pack in packs)
         stationery, kept = {}, {}
@@ -126,15 +137,18 @@ def write_letters(renderer: Renderer, data: Data, mailing: Mailing, staging,
                 stationery[pack.shared] = kept[key]
     cache.reads |= here
     cache.stationery = kept  # a long editing session keeps only what the letters now use
-    groups = chunks(packs, lambda pack: (pack.paper, pack.shared if pack.shared in stationery else None))
-    keys = [cache.key(mailing, pack.shared in stationery, *group) for group in groups]
+    groups = chunks(packs, lambda pack: (pack.paper, pack.shared if pack.shared in stationery else None,
+                                         enclosed[pack.recipient.id]))
+    keys = [cache.key(mailing, group[0].shared in stationery, enclosed[group[0].recipient.id], *group)
+            for group in groups]
     parts = [staging.scratch(f"parts/{number:05d}.pdf") for number in range(len(groups))]
     todo = [number for number, key in enumerate(keys)
             if key not in cache.chunks or not _in_place(staging.out_dir, cache.chunks[key])]
     # Paths are staged here, before the workers fork, so that the commit knows every file.
     targets = {pack.recipient.id: staging.path(f"letters/{pack.recipient.id}.pdf")
                for number in todo for pack in groups[number]}
-    jobs = [functools.partial(_chunk, renderer, data, mailing, group, cache.appeal[group[0].paper],
+    jobs = [functools.partial(_chunk, renderer, data, mailing, group,
+                              cache.appeal[group[0].paper, enclosed[group[0].recipient.id]],
                               stationery.get(group[0].shared), targets, parts[number], signing)
             for number, group in ((number, groups[number]) for number in todo)]
     # No monitor thread: the workers are forked inside this block, and a fork copies a thread's
@@ -190,7 +204,17 @@ def write_letters(renderer: Renderer, data: Data, mailing: Mailing, staging,
             f"{sum(chunk.pages for chunk in chunk_list)} pages  {packs_size / 1e6:.1f} MB",
             f"{staging.out_dir / name}  {pages} pages  {print_size / 1e6:.1f} MB",
             f"letters: {len(packs)} packs in {seconds:.2f} s, {seconds / len(packs) * 1000:.1f} ms "
-            "per pack", *removed]
+            "per pack", *_enclosures(enclosed, original, translations), *removed]
+
+
+def _enclosures(enclosed: dict[str, str], original: str, translations: Sequence[Data]) -> list[str]:
+    """`letters: 3 packs enclose the appeal in en (the original), 2 in pl`, when translations exist."""
+    if not translations:
+        return []
+    counts = Counter(enclosed.values())
+    parts = [f"{counts.pop(original, 0)} in {original} (the original)",
+             *(f"{count} in {language}" for language, count in sorted(counts.items()))]
+    return [f"letters: the packs enclose the appeal {', '.join(parts)}"]
 
 
 def _check_samples(groups: Sequence[Sequence[Pack]], samples: Sequence[bytes], stationery: dict) -> None:
