@@ -22,7 +22,8 @@ FIXTURES = Path(__file__).parent / "fixtures"
 TRANSLATIONS = FIXTURES / "translations"
 LANGUAGES = ("fi", "fr", "pl", "ru")
 APPEAL = yaml.safe_load((DATA_DIR / "appeal.yaml").read_text(encoding="utf-8"))
-EDITIONS = ("appeal-a4.pdf", "appeal-letter.pdf", "appeal-booklet.pdf", "press/appeal-a4.pdf")
+EDITIONS = ("appeal-a4.pdf", "appeal-letter.pdf", "appeal-archive.pdf", "appeal-booklet.pdf",
+            "press/appeal-a4.pdf")
 
 
 def fixture(language: str) -> dict:
@@ -39,7 +40,8 @@ def words_file(folder: Path) -> Path:
 @pytest.fixture(scope="module")
 def translated(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("translated")
-    editions = [option for name in ("a4", "letter", "booklet", "press-a4") for option in ("--edition", name)]
+    editions = [option for name in ("a4", "letter", "archive", "booklet", "press-a4")
+                for option in ("--edition", name)]
     assert main([*editions, "--translations", str(TRANSLATIONS), "--words", str(words_file(folder)),
                  "--out", str(folder / "out")]) == 0
     return folder / "out"
@@ -222,3 +224,33 @@ def test_a_recipient_in_a_translated_language_gets_the_appeal_in_it(tmp_path, ca
         assert str(document.K[0].Lang) == str(pdf.Root.Lang) == "pl" and "/Lang" not in document
     with pikepdf.open(english) as pdf:
         assert str(pdf.Root.Lang) == "en"
+
+
+@pytest.mark.parametrize("language", ["fr", "ru"])
+def test_a_translations_archive_embeds_both_texts_and_verify_proves_it(translated, language, tmp_path,
+                                                                       capsys):
+    """The archive of a translation embeds the original and the translation byte for byte, prints
+    both SHA-256, and verify rebuilds it from them: identical, PDF/A-3a and PDF/UA-1."""
+    path = translated / language / "appeal-archive.pdf"
+    with pikepdf.open(path) as pdf:
+        attached = {name: spec.get_file().read_bytes() for name, spec in pdf.attachments.items()}
+        assert str(pdf.Root.Lang) == language
+    assert attached == {"appeal.yaml": (DATA_DIR / "appeal.yaml").read_bytes(),
+                        "translation.yaml": (TRANSLATIONS / f"{language}.yaml").read_bytes()}
+    words = str(words_file(tmp_path))
+    assert main(["verify", str(path), "--words", words]) == 0
+    out = capsys.readouterr().out
+    for line in ("ok    translation SHA-256", "ok    page text matches the source: title, 12 paragraphs",
+                 "ok    identical, byte for byte", "ok    PDF/A-3a: no failed rules",
+                 "ok    PDF/UA-1: no failed rules"):
+        assert line in out, out
+    # A copy whose translation was altered (a paragraph's word changed) is caught.
+    with pikepdf.open(path) as pdf:
+        altered = attached["translation.yaml"].replace(b"body:\n  - \"", b"body:\n  - \"X")
+        assert altered != attached["translation.yaml"]
+        pdf.attachments["translation.yaml"] = pikepdf.AttachedFileSpec(
+            pdf, altered, filename="translation.yaml", mime_type="application/yaml")
+        pdf.save(tmp_path / "altered.pdf")
+    assert main(["verify", str(tmp_path / "altered.pdf"), "--words", words]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  translation SHA-256" in out and "is not the one printed in the colophon" in out, out

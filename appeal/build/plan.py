@@ -32,8 +32,8 @@ class Plan:
 
     @property
     def translated_editions(self) -> tuple[Product, ...]:
-        """The editions made in each translation's language: the handouts, the press editions and
-        the booklets (the archive of a translation and its sign-on sheets are not made yet)."""
+        """The editions made in each translation's language: the handouts, the archive, the press
+        editions and the booklets (its sign-on sheets are not made yet)."""
         return tuple(product for product in self.editions if product.kind in TRANSLATED_KINDS)
 
     @property
@@ -95,7 +95,7 @@ def settle(request: Request) -> Plan:
     return plan
 
 
-TRANSLATED_KINDS = ("handout", "press", "booklet")
+TRANSLATED_KINDS = ("handout", "archive", "press", "booklet")
 
 
 def _languages(request: Request) -> tuple[tuple[Path, ...], bool, tuple[str, ...]]:

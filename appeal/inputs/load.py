@@ -32,6 +32,7 @@ class Data:
     # A translation's editions: what the first page says of it, in its language (who translated
     # it, and that the original is authoritative); None for the original.
     translation: str | None = None
+    original: bytes | None = None  # a translation's: the original's source data, as read
 
     def __post_init__(self) -> None:
         if self.modified is None:
@@ -87,7 +88,7 @@ def load_data(appeal_path: Path, words: Source | Path | None, endorsements_path:
     return Data(appeal, source, edition_words, endorsements, sign_on, sign_on_source)
 
 
-def translated_data(data: Data, path: Path, words: Source) -> Data:
+def translated_data(data: Data, path: Path, words: Source, raw: bytes | None = None) -> Data:
     """The data of a translation's editions: the translation at `path` applied to the original's
     data (its endorsements, its dates), its words from the words file's section for its language,
     which must say how a translated edition describes itself (translation_notice)."""
@@ -97,7 +98,7 @@ def translated_data(data: Data, path: Path, words: Source) -> Data:
     from appeal.inputs.source import Problem
     from appeal.inputs.translation import load_translation
 
-    translation, source = load_translation(path, data.appeal)
+    translation, source = load_translation(path, data.appeal, raw)
     edition_words = words_for(words, translation.language, source)
     if edition_words.translation_notice is None:
         found = lookup(translation.language, words.data)
@@ -110,7 +111,7 @@ def translated_data(data: Data, path: Path, words: Source) -> Data:
     notice = fill(edition_words.translation_notice, translator=translation.translator,
                   date=edition_words.date(data.appeal.date))
     return replace(data, appeal=appeal, source=source, words=edition_words, sign_on=None,
-                   sign_on_source=None, translation=notice)
+                   sign_on_source=None, translation=notice, original=data.source.raw)
 
 
 def _endorsements(path: Path, raw: bytes | None) -> Endorsements:

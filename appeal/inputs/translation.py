@@ -14,8 +14,9 @@ from typing import Annotated
 
 from pydantic import Field
 
+from appeal.errors import UserError
 from appeal.inputs.models import Appeal, Language, Signatory, Strict, Text
-from appeal.inputs.source import Problem, Source, read_yaml
+from appeal.inputs.source import Problem, Source, parse_yaml, read_yaml
 
 TRANSLATION_LIMIT = 4 * 2**20
 TRANSLATIONS = "translations"  # the folder under data/
@@ -57,10 +58,16 @@ class Translation(Strict):
                          for signatory, role in zip(original.signatories, self.roles, strict=True)])
 
 
-def load_translation(path: Path, original: Appeal) -> tuple[Translation, Source]:
-    """The translation at `path`, validated and held to `original`: as many paragraphs and roles,
-    the file named by its language. A UserError names every problem by file, line and key."""
-    source = read_yaml(path, "translation", TRANSLATION_LIMIT)
+def load_translation(path: Path, original: Appeal, raw: bytes | None = None) -> tuple[Translation, Source]:
+    """The translation at `path` (or `raw`, named `path`: an archive's), validated and held to
+    `original`: as many paragraphs and roles, a file named by its language. A UserError names
+    every problem by file, line and key."""
+    if raw is None:
+        source = read_yaml(path, "translation", TRANSLATION_LIMIT)
+    elif len(raw) > TRANSLATION_LIMIT:
+        raise UserError(f"{path}: larger than {TRANSLATION_LIMIT // 2**20} MB, the limit for a translation")
+    else:
+        source = parse_yaml(raw, path, "translation")
     translation = source.validate(Translation)
     problems = []
     for key, have, want, what in (("body", len(translation.body), len(original.body), "paragraphs"),
@@ -68,7 +75,7 @@ def load_translation(path: Path, original: Appeal) -> tuple[Translation, Source]
         if have != want:
             problems.append(Problem((key,), f"has {have} {what}; the original has {want}, and a translation "
                                             f"gives every one of them, in the original's order"))
-    if path.stem != translation.language:
+    if raw is None and path.stem != translation.language:
         problems.append(Problem(("language",), f"is {translation.language!r}, but the file is named "
                                                f"{path.name}; name it {translation.language}.yaml"))
     if translation.language.lower() == original.language.lower():

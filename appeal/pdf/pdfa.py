@@ -21,6 +21,7 @@ from appeal.pdf.pdfua import restructure, signature_field
 # The empty signature field every archive carries, for `build.py sign` to fill (pdf/sign.py).
 SOURCE_NAME = "appeal.yaml"
 SOURCE_MIME = "application/yaml"
+TRANSLATION_NAME = "translation.yaml"  # a translation's archive: the translation, beside the original
 ENDORSEMENTS_MIME = "text/csv"
 
 
@@ -37,6 +38,11 @@ class ArchiveFacts:
     version: str
     fingerprint: str
     endorsements: bytes | None = None  # the published endorsements (endorsements.published_csv)
+    translation: bytes | None = None  # a translation's archive: the translation; `source` the original
+
+    @property
+    def translation_sha256(self) -> str | None:
+        return hashlib.sha256(self.translation).hexdigest() if self.translation is not None else None
 
     @property
     def sha256(self) -> str:
@@ -115,6 +121,11 @@ def finish(pdf_data: bytes, facts: ArchiveFacts, paragraphs: dict[str, Sequence[
     with pikepdf.open(BytesIO(pdf_data)) as pdf:
         created, modified = info_date(facts.created), info_date(facts.modified)
         sources = [(SOURCE_NAME, facts.source, SOURCE_MIME, "The source data of this edition")]
+        if facts.translation is not None:
+            sources = [(SOURCE_NAME, facts.source, SOURCE_MIME,
+                        "The source data of the original this edition translates"),
+                       (TRANSLATION_NAME, facts.translation, SOURCE_MIME,
+                        "The translation printed in this edition")]
         if facts.endorsements is not None:
             sources.append((EMBEDDED_NAME, facts.endorsements, ENDORSEMENTS_MIME,
                             "The published endorsements printed in this edition"))

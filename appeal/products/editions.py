@@ -110,8 +110,10 @@ def archive_facts(data: Data) -> ArchiveFacts:
     from appeal.versions import fingerprint, stack, tool_version
 
     appeal = data.appeal
+    translated = data.original is not None
     return ArchiveFacts(
-        appeal=appeal, source=data.source.raw, endorsements=data.endorsements_csv,
+        appeal=appeal, source=data.original if translated else data.source.raw,
+        translation=data.source.raw if translated else None, endorsements=data.endorsements_csv,
         modified=data.modified,
         created=dt.datetime(appeal.date.year, appeal.date.month, appeal.date.day, tzinfo=dt.UTC),
         stack=stack(), edition=data.words.edition_archive, version=tool_version(),
@@ -124,14 +126,15 @@ def archive(renderer: Renderer, data: Data, facts: ArchiveFacts | None = None, s
 
     `facts` (verify gives them) may name the stack and dates another build recorded.
     """
-    from appeal.pdf.pdfa import SOURCE_NAME, finish
+    from appeal.pdf.pdfa import SOURCE_NAME, TRANSLATION_NAME, finish
     from appeal.pdf.pdfua import SIGNATURE_FIELD, paragraph_keys
 
     facts = facts or archive_facts(data)
     html = render_html("archive.html", **context(
         data, edition=f"{data.words.edition_archive} (PDF/A-3a, PDF/UA-1)",
         source_name=SOURCE_NAME, source_sha256=facts.sha256, stack=facts.stack,
-        endorsements_name=EMBEDDED_NAME, endorsements_sha256=facts.endorsements_sha256))
+        endorsements_name=EMBEDDED_NAME, endorsements_sha256=facts.endorsements_sha256,
+        translation_name=TRANSLATION_NAME, translation_sha256=facts.translation_sha256))
     options = {"pdf_variant": "pdf/a-3a", "pdf_tags": True}
     document = laid_out(renderer, html, ARCHIVE.paper, data, **options)
     pdf = finish(document.write_pdf(**options), facts, paragraph_keys(document))

@@ -30,9 +30,10 @@ from appeal.errors import UserError
 from appeal.inputs.endorsements import EMBEDDED_NAME, Endorsements, load_endorsements
 from appeal.inputs.endorsements import LIMIT as ENDORSEMENTS_LIMIT
 from appeal.inputs.models import Appeal, load_appeal
+from appeal.inputs.translation import TRANSLATION_LIMIT, load_translation
 from appeal.pdf.compare import COMPARE_DPI
 from appeal.pdf.metadata import TOOL
-from appeal.pdf.pdfa import ENDORSEMENTS_MIME, SOURCE_NAME
+from appeal.pdf.pdfa import ENDORSEMENTS_MIME, SOURCE_MIME, SOURCE_NAME, TRANSLATION_NAME
 from appeal.pdf.revisions import changes, revisions, roles, signature_revision_problems, summary
 from appeal.pdf.untrusted import Unreadable, preflight
 from appeal.verify.reading import (
@@ -150,10 +151,17 @@ def _edition_checks(edition: bytes, data: bytes, name: str, rebuild: Path | None
             yield check
             if endorsements_raw is None:
                 return
+        translation_raw, check = embedded_file(pdf, TRANSLATION_NAME, SOURCE_MIME, TRANSLATION_LIMIT,
+                                               "the translation")
+        if check is not None:
+            yield check
+            if translation_raw is None:
+                return
         modified = modified_at(pdf)
     sha256 = hashlib.sha256(source).hexdigest()
     page_text = reading_text(edition)
-    for label, content in (("source", source), ("endorsements", endorsements_raw)):
+    for label, content in (("source", source), ("translation", translation_raw),
+                           ("endorsements", endorsements_raw)):
         if content is not None:
             digest = hashlib.sha256(content).hexdigest()
             printed = digest in page_text
@@ -161,6 +169,9 @@ def _edition_checks(edition: bytes, data: bytes, name: str, rebuild: Path | None
                                  "in the colophon")
     try:
         appeal, _ = load_appeal(Path(f"{name}:{SOURCE_NAME}"), source)
+        if translation_raw is not None:
+            translation, _ = load_translation(Path(f"{name}:{TRANSLATION_NAME}"), appeal, translation_raw)
+            appeal = translation.applied(appeal)
         endorsements = load_endorsements(Path(f"{name}:{EMBEDDED_NAME}"), endorsements_raw) \
             if endorsements_raw is not None else None
     except UserError as exc:
@@ -173,7 +184,8 @@ def _edition_checks(edition: bytes, data: bytes, name: str, rebuild: Path | None
         f"{len(appeal.signatories)} signatories{endorsed}, in order") if not missing else
         f"page text differs from the source at: {missing[0][:70]!r} ({len(missing)} passages)")
     if rebuild is not None and mark.ours:
-        yield from compare_with_rebuild(edition, name, source, endorsements_raw, rebuild, mark, modified)
+        yield from compare_with_rebuild(edition, name, source, endorsements_raw, rebuild, mark, modified,
+                                        translation_raw)
     yield from validation(data)
     if mark.ours:
         yield Check(True, f"edition: {mark.edition}; source SHA-256: {sha256}")
@@ -276,8 +288,10 @@ def signature_checks(reports) -> Iterator[Check]:
 
 
 def compare_with_rebuild(edition: bytes, name: str, source: bytes, endorsements: bytes | None,
-                         words_path: Path, mark: Mark, modified: dt.datetime | None) -> Iterator[Check]:
-    """Rebuild the archive from its embedded sources as the file says it was made, and compare."""
+                         words_path: Path, mark: Mark, modified: dt.datetime | None,
+                         translation: bytes | None = None) -> Iterator[Check]:
+    """Rebuild the archive from its embedded sources as the file says it was made (a translation's
+    from the original and the translation), and compare."""
     from appeal.dates import source_date_epoch
     from appeal.inputs.load import load_data
     from appeal.layout.render import Renderer
@@ -288,6 +302,12 @@ def compare_with_rebuild(edition: bytes, name: str, source: bytes, endorsements:
         content = load_data(Path(f"{name}:{SOURCE_NAME}"), words_path,
                             Path(f"{name}:{EMBEDDED_NAME}") if endorsements is not None else None,
                             appeal_raw=source, endorsements_raw=endorsements)
+        if translation is not None:
+            from appeal.inputs.load import translated_data
+            from appeal.inputs.models import read_words
+
+            content = translated_data(content, Path(f"{name}:{TRANSLATION_NAME}"), read_words(words_path),
+                                      translation)
         facts = editions.archive_facts(content)
         # The colophon prints the stack the file claims; the rebuild prints the same, and the
         # date of modification the file records.
