@@ -9,8 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from appeal.errors import UserError
-from appeal.inputs.source import Problem, Source, duplicates, parse_yaml, read_yaml
+from appeal.inputs.source import Problem, Source, duplicates, read_or_parse, read_yaml
 
 
 def _not_blank(text: str) -> str:
@@ -258,12 +257,7 @@ def load_appeal(path: Path, raw: bytes | None = None) -> tuple[Appeal, Source]:
 
     A UserError names every problem with file, line and key path.
     """
-    if raw is None:
-        source = read_yaml(path, "appeal data", APPEAL_LIMIT)
-    elif len(raw) > APPEAL_LIMIT:
-        raise UserError(f"{path}: larger than {APPEAL_LIMIT // 2**20} MB, the limit for the appeal data")
-    else:
-        source = parse_yaml(raw, path, "appeal data")
+    source = read_or_parse(path, raw, "appeal data", APPEAL_LIMIT)
     appeal = source.validate(Appeal)
     problems = duplicates((s.name for s in appeal.signatories), ("signatories",), "name", "signatory")
     if problems:

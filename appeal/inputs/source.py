@@ -187,6 +187,15 @@ def read_yaml(path: Path, what: str, limit: int) -> Source:
     return parse_yaml(read_limited(path, what, limit), path, what)
 
 
+def read_or_parse(path: Path, raw: bytes | None, what: str, limit: int) -> Source:
+    """The YAML file at `path`, or `raw` named `path` (a file an archive embeds), within `limit`."""
+    if raw is None:
+        return read_yaml(path, what, limit)
+    if len(raw) > limit:
+        raise UserError(f"{path}: larger than {_size(limit)}, the limit for the {what}")
+    return parse_yaml(raw, path, what)
+
+
 def parse_yaml(raw: bytes, path: Path, what: str) -> Source:
     """`raw` as YAML, named `path` in messages; any unreadable input is a UserError.
 

@@ -14,9 +14,8 @@ from typing import Annotated
 
 from pydantic import Field
 
-from appeal.errors import UserError
 from appeal.inputs.models import Appeal, Language, Signatory, Strict, Text
-from appeal.inputs.source import Problem, Source, parse_yaml, read_yaml
+from appeal.inputs.source import Problem, Source, read_or_parse
 
 TRANSLATION_LIMIT = 4 * 2**20
 TRANSLATIONS = "translations"  # the folder under data/
@@ -62,12 +61,7 @@ def load_translation(path: Path, original: Appeal, raw: bytes | None = None) -> 
     """The translation at `path` (or `raw`, named `path`: an archive's), validated and held to
     `original`: as many paragraphs and roles, a file named by its language. A UserError names
     every problem by file, line and key."""
-    if raw is None:
-        source = read_yaml(path, "translation", TRANSLATION_LIMIT)
-    elif len(raw) > TRANSLATION_LIMIT:
-        raise UserError(f"{path}: larger than {TRANSLATION_LIMIT // 2**20} MB, the limit for a translation")
-    else:
-        source = parse_yaml(raw, path, "translation")
+    source = read_or_parse(path, raw, "translation", TRANSLATION_LIMIT)
     translation = source.validate(Translation)
     problems = []
     for key, have, want, what in (("body", len(translation.body), len(original.body), "paragraphs"),

@@ -145,18 +145,16 @@ def _edition_checks(edition: bytes, data: bytes, name: str, rebuild: Path | None
         yield check
         if source is None:
             return
-        endorsements_raw, check = embedded_file(pdf, EMBEDDED_NAME, ENDORSEMENTS_MIME, ENDORSEMENTS_LIMIT,
-                                                "the endorsements")
-        if check is not None:
-            yield check
-            if endorsements_raw is None:
-                return
-        translation_raw, check = embedded_file(pdf, TRANSLATION_NAME, SOURCE_MIME, TRANSLATION_LIMIT,
-                                               "the translation")
-        if check is not None:
-            yield check
-            if translation_raw is None:
-                return
+        optional = {}  # the endorsements and a translation, when the archive has them
+        for name, mime, limit, what in (
+                (EMBEDDED_NAME, ENDORSEMENTS_MIME, ENDORSEMENTS_LIMIT, "the endorsements"),
+                (TRANSLATION_NAME, SOURCE_MIME, TRANSLATION_LIMIT, "the translation")):
+            optional[name], check = embedded_file(pdf, name, mime, limit, what)
+            if check is not None:
+                yield check
+                if optional[name] is None:
+                    return
+        endorsements_raw, translation_raw = optional[EMBEDDED_NAME], optional[TRANSLATION_NAME]
         modified = modified_at(pdf)
     sha256 = hashlib.sha256(source).hexdigest()
     page_text = reading_text(edition)
