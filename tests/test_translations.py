@@ -254,3 +254,34 @@ def test_a_translations_archive_embeds_both_texts_and_verify_proves_it(translate
     assert main(["verify", str(tmp_path / "altered.pdf"), "--words", words]) == 1
     out = capsys.readouterr().out
     assert "FAIL  translation SHA-256" in out and "is not the one printed in the colophon" in out, out
+
+
+def test_watch_follows_the_translations_and_rebuilds_their_editions(tmp_path):
+    """A saved translation rebuilds its language's editions (here the A4 handout) and leaves the
+    original's in place; a translation added while watch runs is built at the next rebuild."""
+    import shutil
+
+    from appeal.build.request import Request
+    from appeal.build.watch import Watcher
+
+    folder = tmp_path / "translations"
+    folder.mkdir()
+    shutil.copy(TRANSLATIONS / "fr.yaml", folder / "fr.yaml")
+    out = tmp_path / "out"
+    watcher = Watcher(Request(command="watch", out=out, products=("a4",), translations=folder,
+                              words=words_file(tmp_path)))
+    assert watcher.rebuild("first build")
+    original = (out / "appeal-a4.pdf").stat().st_mtime_ns
+    assert squash(fixture("fr")["title"]) in squash(pdfium_pages(out / "fr" / "appeal-a4.pdf")[0])
+    text = (folder / "fr.yaml").read_text(encoding="utf-8")
+    (folder / "fr.yaml").write_text(text.replace("Appel conjoint pour", "Appel commun pour"),
+                                    encoding="utf-8")
+    shutil.copy(TRANSLATIONS / "pl.yaml", folder / "pl.yaml")
+    changed = watcher.changed([folder / "fr.yaml", folder / "pl.yaml"])
+    assert changed == [folder / "fr.yaml", folder / "pl.yaml"]
+    watcher.note(changed)
+    assert watcher.rebuild("saved")
+    assert "Appelcommunpour" in squash(pdfium_pages(out / "fr" / "appeal-a4.pdf")[0])
+    assert (out / "pl" / "appeal-a4.pdf").is_file()
+    assert (out / "appeal-a4.pdf").stat().st_mtime_ns == original  # the original's left in place
+    assert "pl/appeal-a4.pdf" in (out / "SHA256SUMS").read_text()

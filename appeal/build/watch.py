@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from appeal.build.request import Request
-from appeal.build.watched import Inputs, digest
+from appeal.build.watched import TRANSLATIONS, Inputs, digest
 from appeal.errors import UserError, error_lines, printable
 from appeal.layout.fetcher import RefusedURL
 from appeal.paths import STYLE_DIR, TEMPLATE_DIR
@@ -67,7 +67,9 @@ class Watcher:
         self.digests: dict[Path, str | None] = {}
         self.checksum_memo: dict = {}
         self.reads: dict[str, frozenset[Path]] = {}  # by product: the templates and assets it read
-        self.stale: set[str] = {*EDITIONS, LETTERS}  # not rebuilt since their inputs changed
+        # Not rebuilt since their inputs changed: the editions by name, the letters, and the
+        # translations' editions (TRANSLATIONS), which every input of an edition touches too.
+        self.stale: set[str] = {*EDITIONS, LETTERS, TRANSLATIONS}
         for folder in self.inputs.folders():
             for path in folder.iterdir():
                 path = Path(os.path.abspath(path))
@@ -96,6 +98,8 @@ class Watcher:
 
         for path in paths:
             touched = self.touched(path)
+            if touched & set(EDITIONS):
+                touched.add(TRANSLATIONS)
             self.stale |= touched
             if path.parent == TEMPLATE_DIR:
                 environment.cache_clear()
@@ -108,7 +112,7 @@ class Watcher:
 
     def rebuild(self, reason: str) -> bool:
         """Rebuild what is stale; one status line (and the build's messages when it fails)."""
-        from appeal.build.pipeline import check_product, load, make_edition
+        from appeal.build.pipeline import check_product, load, make_edition, translated_product
         from appeal.build.plan import settle
         from appeal.build.workers import run_all
         from appeal.dates import source_date_epoch
@@ -118,9 +122,11 @@ class Watcher:
         try:
             plan = settle(self.request)  # as the files are now: a default may have appeared or gone
             self.stale -= {*EDITIONS} - {p.name for p in plan.editions}  # editions not built are not stale
-            chosen = tuple(p for p in plan.editions if p.name in self.stale)
+            chosen = tuple(p for p in plan.editions if p.name in self.stale and plan.original)
             letters = plan.letters and LETTERS in self.stale
-            if not chosen and not letters:
+            translated = plan.translated_editions if TRANSLATIONS in self.stale and plan.translations else ()
+            if not chosen and not letters and not translated:
+                self.stale.discard(TRANSLATIONS)
                 return True
             plan = dataclasses.replace(plan, editions=chosen, letters=letters)
             loaded = load(plan)
@@ -144,8 +150,18 @@ class Watcher:
                     put(job(product))
                 run_all([functools.partial(job, product) for product in chosen if product not in here],
                         done=put, warm_first=False)
+                # Each translation's editions, here: few, and the archive's checks must run here.
+                for made_of in loaded.translated if translated else ():
+                    for product in translated:
+                        product = translated_product(product, made_of.appeal.language)
+                        _, rendered = _job(product, renderer=self.renderer, data=made_of, settings=settings,
+                                           make=make_edition)
+                        warned.check(product.filename)
+                        check_product(rendered, product)
+                        report.made(product.filename, self.commit({product.filename: rendered.data}))
+                self.stale.discard(TRANSLATIONS)
                 if mailing is not None:
-                    self.write_letters(data, mailing, warned)
+                    self.write_letters(data, mailing, warned, loaded.translated)
                     report.packs = self.letters.rebuilt
                     self.stale.discard(LETTERS)
         except (UserError, RefusedURL) as exc:
@@ -189,7 +205,7 @@ class Watcher:
             print(f"note: {note}", file=sys.stderr, flush=True)
         return True
 
-    def write_letters(self, data, mailing, warned) -> None:
+    def write_letters(self, data, mailing, warned, translations=()) -> None:
         from appeal.build.commit import Staging
         from appeal.build.pipeline import checksums
         from appeal.products.letters import write_letters
@@ -197,7 +213,7 @@ class Watcher:
         reads: set[Path] = set()
         with Staging(self.request.out) as staging:
             write_letters(self.renderer, data, mailing, staging, None, cache=self.letters,
-                          memo=self.checksum_memo, reads=reads)
+                          memo=self.checksum_memo, reads=reads, translations=translations)
             warned.check("the letters")
             staging.commit(lambda staging: staging.add(CHECKSUMS, checksums(staging, self.checksum_memo)))
         self.reads[LETTERS] = frozenset(reads)
@@ -283,6 +299,8 @@ def run(request: Request) -> int:
     data = ", ".join(_shown(path) for path in watcher.inputs.data.values()  # the rest: in templates/, styles/
                      if path.is_file() and watcher.touched(path) & names
                      and not {TEMPLATE_DIR, STYLE_DIR} & set(path.parents))
+    if watcher.inputs.translations.is_dir() and plan.translations:
+        data += f", {_shown(watcher.inputs.translations)}/"
     print(f"{_now()}  watching {data}, templates/ and styles/; writing to {_shown(watcher.inputs.out_dir)}; "
           "Ctrl-C to stop", flush=True)
     try:

@@ -15,6 +15,8 @@ from appeal.build.request import Request
 from appeal.paths import DATA_DIR, DEFAULT_PROFILE, STYLE_DIR, TEMPLATE_DIR
 from appeal.products.table import PRODUCTS
 
+TRANSLATIONS = "translations"  # what a translation file touches: every translated edition
+
 TEMPLATE_SUFFIXES = {".html"}
 STYLE_SUFFIXES = {".css", ".ttf", ".otf", ".woff", ".woff2", ".icc", ".icm", ".png", ".jpg", ".jpeg", ".svg"}
 
@@ -37,6 +39,8 @@ class Inputs:
             ("letter", where(request.letter, "letter.yaml")),
             ("recipients", where(request.recipients, "recipients.yaml")),
             ("output-profile", where(request.output_profile or DEFAULT_PROFILE))) if path is not None}
+        # The translations' folder: every <tag>.yaml in it, there now or added later.
+        self.translations = Path(os.path.abspath(request.translations or DATA_DIR / TRANSLATIONS))
         self.by_path: dict[Path, str] = {}
         self.retarget()
 
@@ -46,6 +50,9 @@ class Inputs:
         files to watch changed."""
         before = self.by_path
         self.by_path = {path: name for name, path in self.data.items()}
+        if self.translations.is_dir():
+            self.by_path |= {Path(os.path.abspath(path)): TRANSLATIONS
+                             for path in sorted(self.translations.glob("*.yaml"))}
         self.by_path |= {target: name for path, name in list(self.by_path.items())
                          if (target := _target(path)) is not None}
         return self.by_path != before
@@ -54,7 +61,7 @@ class Inputs:
         """The folders to watch (each one level deep): those of the data (and of the files their
         links point to), the templates, the styles."""
         styles = [STYLE_DIR, *(p for p in sorted(STYLE_DIR.rglob("*")) if p.is_dir())]
-        found = {path.parent for path in self.by_path} | {TEMPLATE_DIR, *styles}
+        found = {path.parent for path in self.by_path} | {TEMPLATE_DIR, *styles, self.translations}
         return sorted(folder for folder in found if folder.is_dir())
 
     def relevant(self, path: Path) -> bool:
@@ -67,6 +74,8 @@ class Inputs:
             return False  # an editor's swap, lock or backup file
         if path.parent == TEMPLATE_DIR:
             return path.suffix in TEMPLATE_SUFFIXES
+        if path.parent == self.translations:
+            return path.suffix == ".yaml"
         in_styles = path.parent == STYLE_DIR or STYLE_DIR in path.parents
         return in_styles and path.suffix.lower() in STYLE_SUFFIXES
 
@@ -74,7 +83,9 @@ class Inputs:
         """The products that read `path`: for a data file, those whose row in the table reads it;
         for a template, a stylesheet, a font or an image, those whose last making read it (`reads`,
         by product: what the pipeline recorded). A product not made yet is rebuilt anyway."""
-        name = self.by_path.get(path)
+        name = self.by_path.get(path) or (TRANSLATIONS if path.parent == self.translations else None)
+        if name == TRANSLATIONS:  # a translation: its editions (the letters enclose it too)
+            return {TRANSLATIONS, "letters"}
         if name is not None:
             return {product.name for product in PRODUCTS.values() if name in product.reads}
         real = Path(os.path.realpath(path))
