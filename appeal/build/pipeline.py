@@ -11,7 +11,6 @@ from pathlib import Path
 from appeal.build.plan import Plan
 from appeal.build.signals import raise_if_stopped
 from appeal.errors import Collected, UserError, printable
-from appeal.paths import DATA_DIR
 from appeal.products.table import CHECKSUMS, PACKS, PRODUCTS, Product
 
 
@@ -37,8 +36,7 @@ def build(plan: Plan) -> int:
         # later warn of it), and a forked worker that validated in a process that had validated
         # before waited forever.
         editions = [*((product, data) for product in plan.editions if plan.original),
-                    *((translated_product(product, made_of.appeal.language), made_of)
-                      for made_of in loaded.translated for product in plan.translated_editions)]
+                    *translated_editions(plan.translated_editions, loaded.translated)]
         chosen = sorted(editions, key=lambda edition: not edition[0].archival)
         jobs = [functools.partial(make_edition, product, renderer, of, settings) for product, of in chosen]
         made = dict(zip((p.filename for p, _ in chosen), run_all(jobs), strict=True))
@@ -68,11 +66,17 @@ def build(plan: Plan) -> int:
     return 0
 
 
-def translated_product(product: Product, language: str) -> Product:
-    """A product made in a translation's language, into the output folder's <language>/."""
+def translated_editions(products, translated) -> list[tuple[Product, object]]:
+    """Each of `products` in each translation's language (`translated`: their inputs.load.Data),
+    made into the output folder's <language>/, with the data it is made from."""
     import dataclasses
 
-    return dataclasses.replace(product, filename=f"{language}/{product.filename}", language=language)
+    made = []
+    for of in translated:
+        language = of.appeal.language
+        made += [(dataclasses.replace(product, filename=f"{language}/{product.filename}",
+                                      language=language), of) for product in products]
+    return made
 
 
 def settings_for(plan: Plan):
@@ -177,7 +181,7 @@ def _check_original(plan: Plan, language: str) -> None:
 
     unknown = [tag for tag in plan.original_as if lookup(tag, [language]) is None]
     if unknown:
-        folder = plan.request.translations or DATA_DIR / "translations"
+        folder = plan.request.translation_folder
         have = sorted(path.stem for path in folder.glob("*.yaml")) if folder.is_dir() else []
         raise UserError(f"--language {unknown[0]}: neither the original ({language}) nor a translation in "
                         f"{folder} ({', '.join(have) or 'none'}); a translation is a file "

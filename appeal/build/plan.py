@@ -104,7 +104,7 @@ def _languages(request: Request) -> tuple[tuple[Path, ...], bool, tuple[str, ...
     --language, the original and every translation in the folder; `all` is that too."""
     from appeal.inputs.models import lookup
 
-    folder = request.translations or DATA_DIR / "translations"
+    folder = request.translation_folder
     if request.translations is not None and not folder.is_dir():
         raise UserError(f"{folder}: {_missing(folder)} (--translations)")
     available = {path.stem: path for path in sorted(folder.glob("*.yaml"))} if folder.is_dir() else {}

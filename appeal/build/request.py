@@ -45,6 +45,10 @@ class Request:
     debug: bool = False
 
     @property
+    def translation_folder(self) -> Path:
+        return self.translations or DATA_DIR / "translations"
+
+    @property
     def shard_text(self) -> str | None:
         """The shard as the user wrote it: `2/8`."""
         return f"{self.shard[0]}/{self.shard[1]}" if self.shard else None

@@ -112,7 +112,7 @@ class Watcher:
 
     def rebuild(self, reason: str) -> bool:
         """Rebuild what is stale; one status line (and the build's messages when it fails)."""
-        from appeal.build.pipeline import check_product, load, make_edition, translated_product
+        from appeal.build.pipeline import check_product, load, make_edition, translated_editions
         from appeal.build.plan import settle
         from appeal.build.workers import run_all
         from appeal.dates import source_date_epoch
@@ -151,14 +151,11 @@ class Watcher:
                 run_all([functools.partial(job, product) for product in chosen if product not in here],
                         done=put, warm_first=False)
                 # Each translation's editions, here: few, and the archive's checks must run here.
-                for made_of in loaded.translated if translated else ():
-                    for product in translated:
-                        product = translated_product(product, made_of.appeal.language)
-                        _, rendered = _job(product, renderer=self.renderer, data=made_of, settings=settings,
-                                           make=make_edition)
-                        warned.check(product.filename)
-                        check_product(rendered, product)
-                        report.made(product.filename, self.commit({product.filename: rendered.data}))
+                for product, made_of in translated_editions(translated, loaded.translated):
+                    rendered = make_edition(product, self.renderer, made_of, settings)
+                    warned.check(product.filename)
+                    check_product(rendered, product)
+                    report.made(product.filename, self.commit({product.filename: rendered.data}))
                 self.stale.discard(TRANSLATIONS)
                 if mailing is not None:
                     self.write_letters(data, mailing, warned, loaded.translated)

@@ -40,7 +40,7 @@ class Inputs:
             ("recipients", where(request.recipients, "recipients.yaml")),
             ("output-profile", where(request.output_profile or DEFAULT_PROFILE))) if path is not None}
         # The translations' folder: every <tag>.yaml in it, there now or added later.
-        self.translations = Path(os.path.abspath(request.translations or DATA_DIR / TRANSLATIONS))
+        self.translations = Path(os.path.abspath(request.translation_folder))
         self.by_path: dict[Path, str] = {}
         self.retarget()
 

@@ -16,10 +16,17 @@ from dataclasses import dataclass
 import pikepdf
 from pikepdf import Name
 
-from appeal.pdf.pdfua import _ANY_BDC
-
-# `/Span <</MCID 3>> BDC`, as WeasyPrint writes it and pikepdf unparses it; the tag is kept.
+# A marked-content sequence as WeasyPrint opens it (and pikepdf unparses it), `/Span <</MCID 12>>
+# BDC`, read in the bytes: parsing and rewriting every content stream took most of the finishing
+# of a long list (3 of 7 s for 140 pages of 5,000 endorsements). A stream with a BDC of any other
+# form is not `plain`, and its readers parse it.
 _TAGGED = re.compile(rb"(/[^\s/<>\[\]()%]+)\s*<<\s*/MCID\s+(\d+)\s*>>\s*BDC")
+_ANY_BDC = re.compile(rb"(?<![^\s\]>)])BDC(?![^\s/\[<(%])")
+
+
+def plain(content: bytes) -> bool:
+    """Whether every BDC of `content` has the form Marked reads."""
+    return len(_TAGGED.findall(content)) == len(_ANY_BDC.findall(content))
 
 # Operators whose name operand is a key of the page's resources, by the resource category.
 _NAMED = {"Tf": Name.Font, "gs": Name.ExtGState, "Do": Name.XObject, "cs": Name.ColorSpace,
@@ -28,33 +35,39 @@ _NAMED = {"Tf": Name.Font, "gs": Name.ExtGState, "Do": Name.XObject, "cs": Name.
 
 @dataclass(frozen=True)
 class Marked:
-    """A content stream cut at its marked-content openings: pieces[i] is the text before the
-    i-th opening, pieces[-1] the rest; tags[i] and mcids[i] what the i-th opening says."""
+    """A plain content stream cut at its marked-content openings: pieces[i] is the text before
+    the i-th opening, pieces[-1] the rest; openings[i], tags[i] and mcids[i] the i-th opening as
+    written, its tag and its MCID."""
 
     pieces: tuple[bytes, ...]
+    openings: tuple[bytes, ...]
     tags: tuple[bytes, ...]
     mcids: tuple[int, ...]
 
     @classmethod
     def of(cls, content: bytes) -> Marked:
-        matches = list(_TAGGED.finditer(content))
-        if len(matches) != len(_ANY_BDC.findall(content)):
+        if not plain(content):
             raise ValueError("a marked-content opening of a form this tool does not renumber")
+        matches = list(_TAGGED.finditer(content))
         pieces, start = [], 0
         for match in matches:
             pieces.append(content[start:match.start()])
             start = match.end()
         pieces.append(content[start:])
-        return cls(tuple(pieces), tuple(m[1] for m in matches), tuple(int(m[2]) for m in matches))
+        return cls(tuple(pieces), tuple(m[0] for m in matches), tuple(m[1] for m in matches),
+                   tuple(int(m[2]) for m in matches))
 
     def joined(self, numbers: Mapping[int, int | None] | Callable[[int], int | None]) -> bytes:
-        """The content with each MCID m renumbered numbers[m]; None makes its sequence an artifact
-        (`/Artifact BMC`, closed by the same EMC)."""
+        """The content with each MCID m renumbered numbers[m] (an opening whose number stays is
+        kept as written); None makes its sequence an artifact (`/Artifact BMC`, closed by the same
+        EMC)."""
         number = numbers if callable(numbers) else numbers.get
         out = [self.pieces[0]]
-        for tag, mcid, piece in zip(self.tags, self.mcids, self.pieces[1:], strict=True):
+        for opening, tag, mcid, piece in zip(self.openings, self.tags, self.mcids, self.pieces[1:],
+                                             strict=True):
             new = number(mcid)
-            out.append(b"/Artifact BMC" if new is None else tag + b" <</MCID %d>> BDC" % new)
+            out.append(b"/Artifact BMC" if new is None else opening if new == mcid else
+                       tag + b" <</MCID %d>> BDC" % new)
             out.append(piece)
         return b"".join(out)
 

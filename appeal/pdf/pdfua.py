@@ -7,7 +7,6 @@ checks before anything is written (verify/checks.ua_problems).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from io import BytesIO
 
@@ -15,6 +14,7 @@ import pikepdf
 from pikepdf import Name
 
 from appeal.pdf.clean import save
+from appeal.pdf.marked import Marked, content_of, plain
 from appeal.pdf.metadata import Metadata
 
 SIGNATURE_FIELD = "Signature"  # the empty field the archive and the letter packs carry, signed later
@@ -185,29 +185,11 @@ def _mcid(operands, operator) -> int | None:
     return None
 
 
-# A marked-content sequence as WeasyPrint opens it, `/Span <</MCID 12>> BDC`, read in the bytes:
-# parsing and rewriting every content stream took most of the finishing of a long list (3 of 7
-# s for 140 pages of 5,000 endorsements). A stream with a BDC of any other form is parsed.
-_BDC = re.compile(rb"/[^\s/<>\[\]()%]+\s*<<\s*/MCID\s+(\d+)\s*>>\s*BDC")
-_ANY_BDC = re.compile(rb"(?<![^\s\]>)])BDC(?![^\s/\[<(%])")
-
-
-def _content(page) -> bytes:
-    contents = page.obj.get("/Contents")
-    streams = list(contents) if isinstance(contents, pikepdf.Array) else [contents] if contents else []
-    return b"\n".join(stream.read_bytes() for stream in streams)
-
-
-def _plain(content: bytes) -> bool:
-    """Whether every BDC of `content` has the form _BDC reads."""
-    return len(_BDC.findall(content)) == len(_ANY_BDC.findall(content))
-
-
 def _mcids(page) -> list[int]:
-    """The MCIDs the page's marked content carries, in order."""
-    content = _content(page)
-    if _plain(content):
-        return [int(mcid) for mcid in _BDC.findall(content)]
+    """The MCIDs the page's marked content carries, in order (read in the bytes: marked.py)."""
+    content = content_of(page.obj)
+    if plain(content):
+        return list(Marked.of(content).mcids)
     return [mcid for operands, operator in pikepdf.parse_content_stream(page)
             if (mcid := _mcid(operands, operator)) is not None and mcid >= 0]
 
@@ -227,15 +209,12 @@ def footers_as_artifacts(pdf: pikepdf.Pdf) -> int:
                      if isinstance(owner, pikepdf.Dictionary) and owner.objgen not in reachable}
         if not unreached:
             continue
-        content = _content(page)
-        if _plain(content):
-            pieces, start = [], 0
-            for match in _BDC.finditer(content):
-                if int(match[1]) in unreached:
-                    pieces += [content[start:match.start()], b"/Artifact BMC"]
-                    start = match.end()
-                    marked += 1
-            page.obj.Contents = pdf.make_stream(b"".join([*pieces, content[start:]]))
+        content = content_of(page.obj)
+        if plain(content):
+            sequences = Marked.of(content)
+            marked += sum(mcid in unreached for mcid in sequences.mcids)
+            page.obj.Contents = pdf.make_stream(
+                sequences.joined({mcid: mcid for mcid in sequences.mcids if mcid not in unreached}))
         else:
             instructions = []
             for operands, operator in pikepdf.parse_content_stream(page):
