@@ -108,7 +108,8 @@ def _parser() -> argparse.ArgumentParser:
                     "fails, 2 when the file cannot be read.")
     verify.add_argument("pdf", type=Path, metavar="FILE.pdf")
     verify.add_argument("--extract", type=Path, metavar="PATH",
-                        help="also write the embedded source data (appeal.yaml) to PATH")
+                        help="also write the embedded source data (appeal.yaml) to PATH, and a translated "
+                             "archive's translation to translations/<tag>.yaml beside it")
     verify.add_argument("--words", type=Path, default=DATA_DIR / "words.yaml", metavar="PATH",
                         help="the words the edition was built with (default: data/words.yaml)")
     verify.add_argument("--trust", type=Path, action="append", default=[], metavar="CERT.pem",

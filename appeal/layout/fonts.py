@@ -53,17 +53,22 @@ def font_files() -> list[Path]:
 
 @functools.cache
 def _coverage() -> tuple[frozenset[int], tuple[str, ...]]:
-    """The code points every bundled face draws, and the faces' names."""
+    """The code points the bundled fonts draw in every style, and the families' names.
+
+    A family covers what each of its faces (regular, italic, bold, bold italic) has; the fonts
+    cover what some family covers: Charis SIL the Latin and Cyrillic scripts, Noto Serif's Greek
+    faces the Greek one (base.css puts them first for Greek text).
+    """
     from fontTools.ttLib import TTFont
 
-    common: set[int] | None = None
-    names = []
+    families: dict[str, set[int]] = {}
     for path in font_files():
         with TTFont(path, lazy=True) as font:
             cmap = set(font.getBestCmap())
-            names.append(font["name"].getDebugName(4) or path.name)
-        common = cmap if common is None else common & cmap
-    return frozenset(common or ()), tuple(names)
+            family = font["name"].getDebugName(1) or path.name
+        families[family] = families[family] & cmap if family in families else cmap
+    covered = set().union(*families.values()) if families else set()
+    return frozenset(covered), tuple(families)
 
 
 def missing_glyph(text: str) -> str | None:

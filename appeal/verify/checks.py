@@ -189,6 +189,8 @@ def _edition_checks(edition: bytes, data: bytes, name: str, rebuild: Path | None
         yield Check(True, f"edition: {mark.edition}; source SHA-256: {sha256}")
     if proven is not None:
         proven["source"] = source
+        if translation_raw is not None:
+            proven["translation"] = (translation.language, translation_raw)
 
 
 def file_checks(data: bytes, name: str, trust: Sequence[Path] = ()):

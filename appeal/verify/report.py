@@ -44,6 +44,10 @@ def run(path: Path, extract: Path | None, words_path: Path, trust: Sequence[Path
     """`build.py verify`: print one line per check; 0 when every check holds, 1 otherwise."""
     if extract is not None:
         _extract_target(extract)
+        folder = extract.parent / "translations"  # where a translated archive's translation goes
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            raise UserError(f"--extract {extract}: {folder} is a link or not a folder; a translation "
+                            "is written there (verify never writes through a link)")
     data = read_limited(path, "archival edition to verify", PDF_LIMIT)
     results, lines, proven = [], [], {}
     try:
@@ -64,8 +68,17 @@ def run(path: Path, extract: Path | None, words_path: Path, trust: Sequence[Path
             print(printable(f"nothing written to {extract}: only the source of a verified edition "
                             "is extracted"))
         else:
+            translation = proven.get("translation")
+            if translation is not None:  # beside the original as in data/: --translations rebuilds it
+                target = extract.parent / "translations" / f"{translation[0]}.yaml"
+                target.parent.mkdir(exist_ok=True)
+                _extract_target(target)
+                write_atomically(target, translation[1])
             write_atomically(extract, proven["source"])
             print(printable(f"source data written to {extract}: the one proven above"))
+            if translation is not None:
+                print(printable(f"the translation written to {target}: the one proven above; rebuild "
+                                f"with --data {extract} --translations {target.parent}"))
     return 0 if verdict else 1
 
 
