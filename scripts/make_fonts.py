@@ -1,10 +1,12 @@
-"""Makes the Greek faces in styles/fonts/ from Debian's fonts-noto-core (20201225-1): Noto Serif's
-four styles, cut to their Greek and combining letters (about 80 kB a face).
+"""Makes the Greek, Arabic and Hebrew faces in styles/fonts/ from Debian's fonts-noto-core
+(20201225-1), each Noto face cut to its script's letters, marks and the spaces and punctuation a
+run of that script holds: Noto Serif's four styles to Greek (about 85 kB a face), Noto Naskh
+Arabic's two to Arabic, Noto Serif Hebrew's two to Hebrew.
 
     apt-get download fonts-noto-core && dpkg -x fonts-noto-core_*.deb noto/
     .venv/bin/python scripts/make_fonts.py noto/usr/share/fonts/truetype/noto
 
-Noto Serif is under the SIL Open Font License 1.1 with no Reserved Font Name
+The Noto fonts are under the SIL Open Font License 1.1 with no Reserved Font Name
 (styles/fonts/OFL-Noto.txt), so a cut keeps its name.
 """
 
@@ -17,25 +19,39 @@ from fontTools import subset
 from fontTools.ttLib import TTFont
 
 FONTS = Path(__file__).resolve().parent.parent / "styles" / "fonts"
-# Greek and Coptic, Greek Extended (polytonic), the combining diacritics, and the spaces and
-# punctuation a Greek run holds: Pango draws a run's spaces from its letters' face, and a face
-# without them draws .notdef. Digits and Latin letters come from Charis SIL.
-GREEK = [*range(0x0370, 0x0400), *range(0x1F00, 0x2000), *range(0x0300, 0x0370),
-         *map(ord, " \u00a0!\"'(),-.:;?«»\u2010\u2013\u2014\u2018\u2019\u201c\u201d\u2026")]
+# The spaces and punctuation a run of the script holds: Pango draws a run's spaces from its
+# letters' face, and a face without them draws .notdef. Digits and Latin letters come from
+# Charis SIL, except where the script's face has its own (Arabic's digits and punctuation).
+PUNCTUATION = [*map(ord, " \u00a0!\"'(),-.:;?«»\u2010\u2013\u2014\u2018\u2019\u201c\u201d\u2026")]
+SCRIPTS = {
+    # Greek and Coptic, Greek Extended (polytonic), the combining diacritics.
+    "NotoSerif{style}.ttf": ("NotoSerifGreek{style}.ttf", ("-Regular", "-Italic", "-Bold", "-BoldItalic"),
+                             [*range(0x0370, 0x0400), *range(0x1F00, 0x2000), *range(0x0300, 0x0370)]),
+    # Arabic, its Supplement and Extended-A, the presentation forms, the joiners (ZWNJ, ZWJ), the
+    # Arabic digits and punctuation, the dotted circle a lone mark is drawn on.
+    "NotoNaskhArabic{style}.ttf": ("NotoNaskhArabic{style}.ttf", ("-Regular", "-Bold"),
+                                   [*range(0x0600, 0x0700), *range(0x0750, 0x0780), *range(0x08A0, 0x0900),
+                                    *range(0xFB50, 0xFE00), *range(0xFE70, 0xFF00), 0x200C, 0x200D,
+                                    *range(0x30, 0x3A), 0x25CC]),
+    # Hebrew, its points and cantillation, and the Hebrew presentation forms.
+    "NotoSerifHebrew{style}.ttf": ("NotoSerifHebrew{style}.ttf", ("-Regular", "-Bold"),
+                                   [*range(0x0590, 0x0600), *range(0xFB1D, 0xFB50), 0x25CC]),
+}
 
 
 def main(folder: str) -> None:
-    for style in ("Regular", "Italic", "Bold", "BoldItalic"):
-        font = TTFont(Path(folder) / f"NotoSerif-{style}.ttf", recalcTimestamp=False)
-        cmap = font.getBestCmap()
-        options = subset.Options()
-        options.layout_features = ["*"]
-        options.name_IDs = ["*"]
-        options.notdef_outline = True
-        subsetter = subset.Subsetter(options)
-        subsetter.populate(unicodes=[code for code in GREEK if code in cmap])
-        subsetter.subset(font)
-        font.save(FONTS / f"NotoSerifGreek-{style}.ttf")
+    for source, (target, styles, letters) in SCRIPTS.items():
+        for style in styles:
+            font = TTFont(Path(folder) / source.format(style=style), recalcTimestamp=False)
+            cmap = font.getBestCmap()
+            options = subset.Options()
+            options.layout_features = ["*"]
+            options.name_IDs = ["*"]
+            options.notdef_outline = True
+            subsetter = subset.Subsetter(options)
+            subsetter.populate(unicodes=[code for code in [*letters, *PUNCTUATION] if code in cmap])
+            subsetter.subset(font)
+            font.save(FONTS / target.format(style=style))
 
 
 if __name__ == "__main__":

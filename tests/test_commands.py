@@ -78,7 +78,7 @@ def test_the_reproduction_shown_runs_as_written(built, tmp_path, capsys):
     """The guide's two commands that reproduce an archive from its own source (verify --extract,
     then a build of it into a folder of its own), run with FILE the built archive and /tmp/ a
     temporary folder: both succeed, and the rebuilt archive's pages are the archive's."""
-    from appeal.verify.checks import reading_text
+    from appeal.pdf.text import reading_text
 
     extract = next(c for c in COMMANDS_SHOWN if "--extract" in c)
     rebuild = next(c for c in COMMANDS_SHOWN if "--edition archive --out" in c)

@@ -95,11 +95,13 @@ def test_fonts_are_the_bundled_ones_embedded_subset_with_tounicode(handout):
             assert "/FontFile2" in descriptor, f"{name} is not embedded"
             seen.add(name.split("+")[1])
     assert {"Appeal-Serif", "Appeal-Serif-Bold"} <= seen
-    # The bundle: Charis SIL's four styles and Noto Serif's Greek in four; the English handout uses
-    # only Charis (above).
+    # The bundle: Charis SIL's four styles, Noto Serif's Greek in four, Noto Naskh Arabic and Noto
+    # Serif Hebrew in two; the English handout uses only Charis (above).
     assert sorted(path.name for path in font_files()) == sorted(
-        f"{family}-{style}.ttf" for family in ("CharisSIL", "NotoSerifGreek")
-        for style in ("Regular", "Italic", "Bold", "BoldItalic"))
+        [f"{family}-{style}.ttf" for family in ("CharisSIL", "NotoSerifGreek")
+         for style in ("Regular", "Italic", "Bold", "BoldItalic")]
+        + [f"{family}-{style}.ttf" for family in ("NotoNaskhArabic", "NotoSerifHebrew")
+           for style in ("Regular", "Bold")])
 
 
 def test_metadata_comes_from_the_data(handout, appeal_data):

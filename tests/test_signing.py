@@ -21,7 +21,7 @@ from appeal.cli import main
 from appeal.paths import DATA_DIR
 from appeal.pdf import sign as signing
 from appeal.pdf import signatures as signature_reports
-from appeal.verify.checks import reading_text
+from appeal.pdf.text import reading_text
 from helpers import snapshot
 
 PASSWORD = "correct horse battery staple"

@@ -20,7 +20,9 @@ from helpers import snapshot, squash, write_data
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TRANSLATIONS = FIXTURES / "translations"
-LANGUAGES = ("fi", "fr", "pl", "ru")
+LANGUAGES = ("ar", "fi", "fr", "pl", "ru")
+# The bundled faces an edition may use beside Charis SIL ("Appeal Serif"), by language.
+SCRIPT_FACES = {"ar": {"Appeal-Arabic", "Appeal-Arabic-Bold"}}
 APPEAL = yaml.safe_load((DATA_DIR / "appeal.yaml").read_text(encoding="utf-8"))
 EDITIONS = ("appeal-a4.pdf", "appeal-letter.pdf", "appeal-archive.pdf", "appeal-booklet.pdf",
             "press/appeal-a4.pdf")
@@ -47,6 +49,20 @@ def translated(tmp_path_factory) -> Path:
     return folder / "out"
 
 
+def reading_pages(path: Path, language: str) -> list[str]:
+    """Each page's text in reading order, NFC: PDFium's; from right to left, verify's reader
+    (pypdf's chunks put in logical order by the Unicode bidi rules), as PDFium and Poppler read the
+    Arabic vowel marks (drawn raised, with a text rise) as a line of their own and put the words
+    after them out of order (measured: 19 of 33 texts missing in order with Poppler, 31 of 56 with
+    PDFium, marks left out)."""
+    from appeal.layout.writing import writing
+    from appeal.pdf.text import reading_pages as verify_reading
+
+    if not writing(language).rtl:
+        return pdfium_pages(path)
+    return [unicodedata.normalize("NFC", text) for text in verify_reading(path.read_bytes(), True)]
+
+
 def pdfium_pages(path: Path) -> list[str]:
     import pypdfium2
 
@@ -62,7 +78,7 @@ def test_a_translated_handout_prints_every_paragraph_and_role_in_order_and_says_
 
     source = fixture(language)
     path = translated / language / "appeal-a4.pdf"
-    pages = pdfium_pages(path)
+    pages = reading_pages(path, language)
     notice = yaml.safe_load((FIXTURES / "translation-words.yaml").read_text(encoding="utf-8"))[language]
     # The running footer (the short title, the page number) stands between a page's text and the next.
     page_of = re.escape(squash(notice["page_of"])).replace(r"\{page\}", r"\d+").replace(r"\{pages\}", r"\d+")
@@ -88,20 +104,23 @@ def test_a_translated_handout_prints_every_paragraph_and_role_in_order_and_says_
         assert meta["dc:language"] == {language} and meta["dc:title"] == source["title"]
         fonts = {str(font.BaseFont).split("+")[-1] for p in pdf.pages
                  for font in p.Resources.get("/Font", {}).values()}
-    assert fonts <= {"Appeal-Serif", "Appeal-Serif-Italic", "Appeal-Serif-Bold"}, fonts
+    assert fonts <= {"Appeal-Serif", "Appeal-Serif-Italic", "Appeal-Serif-Bold",
+                     *SCRIPT_FACES.get(language, ())}, fonts
+    assert SCRIPT_FACES.get(language, set()) <= fonts, fonts
     report = page.validate_pdf(str(path), profile="ua1")
     assert report.is_compliant and not report.failures, [f.rule_id for f in report.failures]
 
 
 def test_each_language_is_hyphenated_by_its_own_patterns_and_finnish_by_none(translated):
-    """Pyphen has French, Polish and Russian patterns, none for Finnish: Finnish is set without
-    breaking words (never with another language's patterns); the others break words of their own."""
+    """Pyphen has French, Polish and Russian patterns, none for Finnish or Arabic: those are set
+    without breaking words (never with another language's patterns); the others break words of
+    their own."""
     for language in LANGUAGES:
         text = "\n".join(pdfium_pages_raw(translated / language / "appeal-a4.pdf"))
         source = yaml.safe_dump(fixture(language), allow_unicode=True, width=10**6)
         broken = [before + after for before, after in re.findall(r"(\w+)\ufffe(\w+)", text)
                   if f"{before}-{after}" not in source]  # a hard hyphen at a line end is the text's
-        if language == "fi":
+        if language in ("ar", "fi"):
             assert broken == [], broken
         else:
             assert len(broken) >= 3, (language, broken)
@@ -173,13 +192,14 @@ def test_a_translation_without_words_or_with_an_unknown_language_is_refused(tmp_
                      err), err
     err = _refused(["--edition", "a4", "--translations", str(TRANSLATIONS), "--language", "de"],
                    earlier_build, capsys)
-    assert "--language de: neither the original (en) nor a translation in" in err and "fi, fr, pl, ru" in err
+    assert "--language de: neither the original (en) nor a translation in" in err
+    assert "ar, fi, fr, pl, ru" in err
     err = _refused(["--edition", "a4", "--translations", str(TRANSLATIONS), "--language", "pl"],
                    earlier_build, capsys)
     assert re.search(r"pl\.yaml:\d+: language: no words for the language 'pl'", err), err
 
 
-def test_the_bundled_fonts_cover_the_withdrawing_states_languages_cyrillic_and_greek():
+def test_the_bundled_fonts_cover_the_withdrawing_states_languages_cyrillic_greek_arabic_and_hebrew():
     from appeal.layout.fonts import missing_glyph
 
     letters = {
@@ -190,25 +210,25 @@ def test_the_bundled_fonts_cover_the_withdrawing_states_languages_cyrillic_and_g
     for script, text in letters.items():
         assert missing_glyph(text) is None, (script, missing_glyph(text))
     # Greek: Charis SIL has only the 20 Greek letters phonetics uses; Noto Serif's Greek faces
-    # bring the rest, polytonic letters included. Arabic is not bundled yet and is refused.
+    # bring the rest, polytonic letters included. Noto Naskh Arabic and Noto Serif Hebrew bring
+    # theirs: the Arabic letters with their vowel marks and Arabic-Indic digits, the Hebrew letters
+    # with their final forms and points. Chinese is not bundled yet and is refused.
     greek = "ΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩαβγδεζηθικλμνξοπρστυφχψωςάέήίόύώΆΈΉΊΌΎΏϊϋΐΰἀἁὴὰῆῶᾳ"
     assert missing_glyph(greek) is None, missing_glyph(greek)
-    assert missing_glyph("العربية") is not None
+    arabic = ("ءآأؤإئابةتثجحخدذرزسشصضطظعغفقكلمنهوىي" "\u064b\u064c\u064d\u064e\u064f\u0650\u0651\u0652"
+              "،؛؟٠١٢٣٤٥٦٧٨٩")
+    assert missing_glyph(arabic) is None, missing_glyph(arabic)
+    hebrew = "אבגדהוזחטיךכלםמןנסעףפץצקרשת" + "\u05b0\u05b4\u05b7\u05b8\u05bc\u05c1" + "־"
+    assert missing_glyph(hebrew) is None, missing_glyph(hebrew)
+    assert missing_glyph("中文") is not None
 
 
-def test_greek_text_is_set_in_one_typeface_and_latin_beside_it_in_charis():
-    """Every Greek letter of a Greek text, in each style, is drawn from the Greek faces (none from
-    Charis SIL's few Greek letters, which would mix two typefaces in a word), read by PDFium."""
+def faces_of(document) -> dict[str, set[str]]:
+    """The characters each face draws on the first page, as PDFium names the faces."""
     import ctypes
 
     import pypdfium2 as pdfium
 
-    from appeal.layout.render import Renderer
-
-    greek = "Κοινή έκκληση για τη Σύμβαση: ΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩ αβγδεζηθικλμνξοπρστυφχψως ἀρχὴ"  # noqa: RUF001
-    html = (f'<html lang="el"><body><p>{greek}</p><p><b>{greek}</b></p><p><i>{greek}</i></p>'
-            '<p lang="en">Lloyd Axworthy</p></body></html>')
-    document = pdfium.PdfDocument(Renderer().pdf(html, "a4").data)
     text = document[0].get_textpage()
     faces: dict[str, set[str]] = {}
     for index in range(text.count_chars()):
@@ -217,6 +237,21 @@ def test_greek_text_is_set_in_one_typeface_and_latin_beside_it_in_charis():
         pdfium.raw.FPDFText_GetFontInfo(text.raw, index, name, 256, ctypes.byref(ctypes.c_int()))
         if char.strip():
             faces.setdefault(name.value.decode().split("+")[-1], set()).add(char)
+    return faces
+
+
+def test_greek_text_is_set_in_one_typeface_and_latin_beside_it_in_charis():
+    """Every Greek letter of a Greek text, in each style, is drawn from the Greek faces (none from
+    Charis SIL's few Greek letters, which would mix two typefaces in a word), read by PDFium."""
+    import pypdfium2 as pdfium
+
+    from appeal.layout.render import Renderer
+
+    greek = "Κοινή έκκληση για τη Σύμβαση: ΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩ αβγδεζηθικλμνξοπρστυφχψως ἀρχὴ"  # noqa: RUF001
+    html = (f'<html lang="el"><body><p>{greek}</p><p><b>{greek}</b></p><p><i>{greek}</i></p>'
+            '<p lang="en">Lloyd Axworthy</p></body></html>')
+    document = pdfium.PdfDocument(Renderer().pdf(html, "a4").data)
+    faces = faces_of(document)
     greek_letters = {char for char in greek if char.isalpha()}
     assert faces.keys() == {"Appeal-Greek", "Appeal-Greek-Bold", "Appeal-Greek-Italic", "Appeal-Serif"}, faces
     for face in ("Appeal-Greek", "Appeal-Greek-Bold", "Appeal-Greek-Italic"):
@@ -254,7 +289,7 @@ def test_a_recipient_in_a_translated_language_gets_the_appeal_in_it(tmp_path, ca
         assert str(pdf.Root.Lang) == "en"
 
 
-@pytest.mark.parametrize("language", ["fr", "ru"])
+@pytest.mark.parametrize("language", ["ar", "fr", "ru"])
 def test_a_translations_archive_embeds_both_texts_and_verify_proves_it(translated, language, tmp_path,
                                                                        capsys):
     """The archive of a translation embeds the original and the translation byte for byte, prints
@@ -332,3 +367,132 @@ def test_watch_follows_the_translations_and_rebuilds_their_editions(tmp_path):
     assert (out / "pl" / "appeal-a4.pdf").is_file()
     assert (out / "appeal-a4.pdf").stat().st_mtime_ns == original  # the original's left in place
     assert "pl/appeal-a4.pdf" in (out / "SHA256SUMS").read_text()
+
+
+def test_right_to_left_lines_are_read_in_logical_order():
+    """verify's reader puts a right-to-left line's chunks, as pypdf gives them from the drawing
+    order, back in logical order: numbers and Latin names inside Arabic, a range of years, a list
+    number and its full stop (chunks measured on the Arabic edition)."""
+    from appeal.pdf.text import logical_line
+
+    drawn = [")", "2025 ", "يونيو", "/", " حزيران", "16 ", " في", "ReliefWeb", " ", "نُشر على موقع", "("]
+    assert squash(logical_line(drawn)) == squash("(نُشر على موقع ReliefWeb في 16 حزيران/يونيو 2025)")
+    assert logical_line([" والمديرة السابقة لبرنامج", ")", "", "1999", "-", "2008", "("]) == \
+        "(1999-2008) والمديرة السابقة لبرنامج"
+    assert logical_line([".", "1"]) == logical_line([".1"]) == "1."
+    assert logical_line(["Lloyd", " Axworthy"]) == "Lloyd Axworthy"
+    assert logical_line(["10", "%", " ", "من"]) == "من 10%"
+
+
+def _rows(page) -> list:
+    """PDFium's lines of a page joined where they share a height: an Arabic vowel drawn raised
+    (a text rise) is a line of its own to PDFium."""
+    from pages import Line
+
+    rows: list[Line] = []
+    for line in sorted(page.lines, key=lambda line: -line.top):
+        if rows and line.top > rows[-1].bottom + 2:
+            last = rows[-1]
+            rows[-1] = Line(last.text + line.text, False, min(last.left, line.left),
+                            max(last.right, line.right), min(last.bottom, line.bottom),
+                            max(last.top, line.top))
+        else:
+            rows.append(line)
+    return rows
+
+
+def test_an_arabic_page_is_set_from_the_right_with_its_footer_and_list_numbers_mirrored(translated):
+    """Arabic text starts at the right margin, as French text at the left one, and its full lines
+    reach the left margin (justified from the right; a paragraph's last line stops short);
+    the page number stands at the left, the running title at the right; a signatory's number is to
+    the right of the name; the reader is told the pages run from right to left."""
+    from pages import MARGINS, body_lines, pages
+
+    _, right_margin, bottom_margin, left_margin = MARGINS["a4"]
+    for language in ("ar", "fr"):
+        first = pages(translated / language / "appeal-a4.pdf")[0]
+        rows = [row for row in _rows(first) if row.bottom > bottom_margin - 1
+                and row.top < first.height - MARGINS["a4"][0] + 1]
+        assert len(rows) > 25, len(rows)
+        start, end = left_margin, first.width - right_margin
+        if language == "ar":
+            start, end = end, start
+        # Within 2.5 pt: PDFium's boxes are the glyphs' ink, inside their side bearings.
+        starts = [abs((row.right if language == "ar" else row.left) - start) < 2.5 for row in rows]
+        full = [abs((row.left if language == "ar" else row.right) - end) < 2.5 for row in rows]
+        assert all(starts), (language, [row.text[:30] for row, ok in zip(rows, starts, strict=True)
+                                        if not ok])
+        if language == "ar":  # justified (the Latin editions are set ragged right)
+            assert sum(full) >= 0.6 * len(rows), (language, sum(full), len(rows))
+        assert len(body_lines(first, "a4")) >= len(rows)  # every row is in the text block
+    import pypdfium2
+
+    textpage = pypdfium2.PdfDocument(translated / "ar" / "appeal-a4.pdf")[0].get_textpage()
+    footer = [(textpage.get_text_range(index, 1), textpage.get_charbox(index))
+              for index in range(textpage.count_chars())]
+    footer = [(char, box) for char, box in footer if char.strip() and box[3] < bottom_margin]
+    digits = [box for char, box in footer if char.isdigit()]
+    assert digits and all(box[2] < first.width / 3 for box in digits), digits  # the page number
+    assert abs(min(box[0] for _, box in footer) - left_margin) < 2.5
+    assert abs(max(box[2] for _, box in footer) - (first.width - right_margin)) < 2.5  # the title
+    title = squash(fixture("ar")["short_title"])
+    assert squash("".join(char for char, box in footer if box[0] > first.width / 3)) in title
+    from helpers import text_lines
+
+    drawn = [line for page_number in range(3) for line in text_lines(translated / "ar" / "appeal-a4.pdf",
+                                                                        page_number)]
+    for name, number in (("Lloyd Axworthy", "1"), ("Helen Clark", "3"), ("Jody Williams", "21")):
+        name_line = next(line for line in drawn if line.text == name)
+        # The number's text object (pypdf names its first chunk: "." or the digits), beside the name.
+        numbers = [line for line in drawn if line.text and set(line.text) <= set(f"{number}.")
+                   and abs(line.top - name_line.top) < 2]
+        right = [line for line in numbers if 0 <= line.left - name_line.right < 20]
+        left = [line for line in numbers if 0 <= name_line.left - line.right < 20]
+        assert right and not left, (name, numbers)
+    with pikepdf.open(translated / "ar" / "appeal-a4.pdf") as pdf:
+        assert pdf.Root.ViewerPreferences.Direction == "/R2L"
+    with pikepdf.open(translated / "fr" / "appeal-a4.pdf") as pdf:
+        assert "/Direction" not in pdf.Root.ViewerPreferences
+
+
+def test_an_arabic_booklet_is_bound_on_the_right():
+    """Its sheets pair the pages mirrored ([1|8] [7|2] [3|6] [5|4]): folded, the booklet opens
+    from the left edge and reads from right to left."""
+    from appeal.pdf.impose import sheet_order
+
+    assert sheet_order(8) == [(8, 1), (2, 7), (6, 3), (4, 5)]
+    assert sheet_order(8, right_to_left=True) == [(1, 8), (7, 2), (3, 6), (5, 4)]
+    assert sheet_order(4, right_to_left=True) == [(1, 4), (3, 2)]
+
+
+def test_the_arabic_booklets_first_sheet_has_the_title_page_on_its_left(translated):
+    from pages import pages
+
+    sheet = pages(translated / "ar" / "appeal-booklet.pdf")[0]
+    title = squash(fixture("ar")["title"])[:20]
+    left = squash("".join(line.text for line in sheet.lines if line.right < sheet.width / 2))
+    right = squash("".join(line.text for line in sheet.lines if line.left > sheet.width / 2))
+    assert title in left and right == "", (left[:80], right[:80])
+    french = pages(translated / "fr" / "appeal-booklet.pdf")[0]
+    assert squash(fixture("fr")["title"])[:20] in squash("".join(
+        line.text for line in french.lines if line.left > french.width / 2))
+
+
+def test_hebrew_and_arabic_text_is_set_in_their_faces_and_latin_beside_it_in_charis():
+    """No Hebrew fixture yet: a Hebrew and an Arabic paragraph, each with a Latin name, drawn with
+    the bundled faces (PDFium names the face of each letter)."""
+    import pypdfium2 as pdfium
+
+    from appeal.layout.render import Renderer
+
+    hebrew, arabic = "קריאה משותפת לשמירה על האמנה", "نداء مشترك من أجل التمسك باتفاقية"
+    html = (f'<html lang="he" dir="rtl"><body><p>{hebrew} Lloyd Axworthy</p><p><b>{hebrew}</b></p>'
+            f'<p lang="ar">{arabic}</p><p lang="ar"><b>{arabic}</b></p></body></html>')
+    document = pdfium.PdfDocument(Renderer().pdf(html, "a4").data)
+    faces = faces_of(document)
+    assert faces.keys() == {"Appeal-Hebrew", "Appeal-Hebrew-Bold", "Appeal-Arabic", "Appeal-Arabic-Bold",
+                            "Appeal-Serif"}, faces
+    for face, letters in (("Appeal-Hebrew", hebrew), ("Appeal-Hebrew-Bold", hebrew),
+                          ("Appeal-Arabic", arabic), ("Appeal-Arabic-Bold", arabic)):
+        assert {char for char in letters if char.isalpha()} <= faces[face], face
+    assert faces["Appeal-Serif"] == set("LloydAxworthy")

@@ -97,6 +97,7 @@ def translated_data(data: Data, path: Path, words: Source, raw: bytes | None = N
     from appeal.inputs.models import fill
     from appeal.inputs.source import Problem
     from appeal.inputs.translation import load_translation
+    from appeal.layout.writing import writing
 
     translation, source = load_translation(path, data.appeal, raw)
     edition_words = words_for(words, translation.language, source)
@@ -108,7 +109,8 @@ def translated_data(data: Data, path: Path, words: Source, raw: bytes | None = N
             "{translator} and {date}"))])
     appeal = translation.applied(data.appeal)
     check_coverage(appeal.texts(), source)
-    notice = fill(edition_words.translation_notice, translator=translation.translator,
+    translator = writing(translation.language).isolate(translation.translator)  # its own direction
+    notice = fill(edition_words.translation_notice, translator=translator,
                   date=edition_words.date(data.appeal.date))
     return replace(data, appeal=appeal, source=source, words=edition_words, sign_on=None,
                    sign_on_source=None, translation=notice, original=data.source.raw)

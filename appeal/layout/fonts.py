@@ -57,7 +57,8 @@ def _coverage() -> tuple[frozenset[int], tuple[str, ...]]:
 
     A family covers what each of its faces (regular, italic, bold, bold italic) has; the fonts
     cover what some family covers: Charis SIL the Latin and Cyrillic scripts, Noto Serif's Greek
-    faces the Greek one (base.css puts them first for Greek text).
+    faces the Greek one, Noto Naskh Arabic and Noto Serif Hebrew (regular and bold: those
+    scripts have no italic) theirs (base.css puts each first for text in its language).
     """
     from fontTools.ttLib import TTFont
 

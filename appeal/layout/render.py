@@ -22,6 +22,7 @@ from appeal.errors import UserError
 from appeal.layout.boxes import walk
 from appeal.layout.fetcher import AssetFetcher
 from appeal.layout.reads import record, recording
+from appeal.layout.writing import writing
 from appeal.paths import STYLE_DIR, TEMPLATE_DIR
 from appeal.versions import apply_subsetter_choice
 
@@ -113,6 +114,9 @@ def environment() -> jinja2.Environment:
     env.filters["css_string"] = css_string
     env.filters["css_page_of"] = css_page_of
     env.filters["compounds_whole"] = compounds_whole
+    env.filters["isolate"] = lambda text, language: writing(language).isolate(text)
+    env.filters["numbers"] = lambda text, language: writing(language).numbers(text)
+    env.globals["writing"] = writing
     return env
 
 

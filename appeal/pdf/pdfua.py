@@ -49,6 +49,19 @@ def restructure(pdf: pikepdf.Pdf, paragraphs: dict[str, Sequence[int]] | None = 
     for kind, keys in (paragraphs or {}).items():
         join_split(pdf, kind, keys)
     column_headers(pdf)
+    reading_direction(pdf)
+
+
+def reading_direction(pdf: pikepdf.Pdf) -> None:
+    """A document in a language written from right to left says so to viewers (/Direction /R2L):
+    a two-page view then puts page 2 to the right of page 3, as the bound booklet does."""
+    from appeal.layout.writing import writing
+
+    if writing(str(pdf.Root.get("/Lang", ""))).rtl:
+        preferences = pdf.Root.get("/ViewerPreferences")
+        if preferences is None:
+            pdf.Root.ViewerPreferences = preferences = pikepdf.Dictionary()
+        preferences.Direction = pikepdf.Name.R2L
 
 
 # The elements a page break may split, and what WeasyPrint tags each one.

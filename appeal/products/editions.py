@@ -16,6 +16,7 @@ from appeal.layout.render import (
     overflows,
     render_html,
 )
+from appeal.layout.writing import writing
 from appeal.pdf.metadata import TOOL, Metadata, mark, xmp_date
 from appeal.pdf.pdfa import ArchiveFacts
 from appeal.products.table import ARCHIVE, Product
@@ -47,8 +48,10 @@ def context(data: Data, **extra) -> dict:
 
 def laid_out(renderer: Renderer, html: str, paper: str, data: Data, **options):
     """`html` laid out on `paper`, its hyphenation settled (no break on a page's last line, at most
-    two in a row: layout/hyphenation.py), checked that no text runs outside its box."""
-    document = hyphenation.settled(lambda text: renderer.document(text, paper, **options), html)
+    two in a row: layout/hyphenation.py), checked that no text runs outside its box; from right to
+    left (rtl.css) in a language so written."""
+    style = ("appeal", "rtl") if writing(data.appeal.language).rtl else "appeal"
+    document = hyphenation.settled(lambda text: renderer.document(text, paper, style, **options), html)
     check_overflows(document, data)
     return document
 
@@ -58,10 +61,11 @@ def check_overflows(document, data: Data) -> None:
     `document` that runs outside its box (a word too long to break), before a page is written."""
     problems: dict[str, list[Problem]] = {"appeal": [], "sign-on": []}
     messages = []
+    script = writing(data.appeal.language)  # the page number at the lines' end, the title at their start
     for overflow in overflows(document):
         sample = overflow.text if len(overflow.text) <= 40 else overflow.text[:40] + "…"
         where = f"runs past the edge of its box on page {overflow.page} ({sample!r})"
-        if overflow.key == "@bottom-right":
+        if overflow.key == f"@bottom-{script.end}":
             raise UserError(f"the running footer's page number runs past its box on page {overflow.page} "
                             f"({sample!r}): shorten page_of in the words")
         if overflow.key.startswith("endorsement:"):
@@ -71,7 +75,8 @@ def check_overflows(document, data: Data) -> None:
             key = overflow.key.removeprefix("sign-on:")
             problems["sign-on"].append(Problem((key,), f"{where}; shorten it"))
         elif overflow.key:
-            loc = ("short_title",) if overflow.key == "@bottom-left" else parse_key_path(overflow.key)
+            title = overflow.key == f"@bottom-{script.start}"
+            loc = ("short_title",) if title else parse_key_path(overflow.key)
             problems["appeal"].append(Problem(loc, f"{where}; shorten it or break the long word"))
         else:  # text of the templates, not of the data: the styles are wrong
             raise UserError(f"text of the layout itself {where}: the stylesheets need a fix")
@@ -186,7 +191,8 @@ def booklet(renderer: Renderer, data: Data, edition: Product, settings: Settings
     if blanks:  # laid out again, so that every page's footer gives its number in the booklet
         html = render_html("handout.html", **context(data, blanks=blanks))
         document = laid_out(renderer, html, edition.paper, data)
-    pdf = impose(document.write_pdf(), edition.size, appeal_metadata(data, f"booklet, {edition.paper}"))
+    pdf = impose(document.write_pdf(), edition.size, appeal_metadata(data, f"booklet, {edition.paper}"),
+                 right_to_left=writing(data.appeal.language).rtl)
     return Rendered(pdf, len(document.pages) // 2)
 
 

@@ -19,22 +19,24 @@ import dataclasses
 import datetime as dt
 import hashlib
 import re
+import unicodedata
 from collections.abc import Iterator, Sequence
 from io import BytesIO
 from pathlib import Path
 
 import pikepdf
-from pypdf import PdfReader
 
 from appeal.errors import UserError
 from appeal.inputs.endorsements import EMBEDDED_NAME, Endorsements, load_endorsements
 from appeal.inputs.endorsements import LIMIT as ENDORSEMENTS_LIMIT
 from appeal.inputs.models import Appeal, load_appeal
 from appeal.inputs.translation import TRANSLATION_LIMIT, load_translation
+from appeal.layout.writing import writing
 from appeal.pdf.compare import COMPARE_DPI
 from appeal.pdf.metadata import TOOL
 from appeal.pdf.pdfa import ENDORSEMENTS_MIME, SOURCE_MIME, SOURCE_NAME, TRANSLATION_NAME
 from appeal.pdf.revisions import changes, revisions, roles, signature_revision_problems, summary
+from appeal.pdf.text import reading_text
 from appeal.pdf.untrusted import Unreadable, preflight
 from appeal.verify.reading import (
     LETTER_KINDS,
@@ -55,8 +57,12 @@ _BREAKS = re.compile(r"[\s\-\u2010\u00ad]+")
 PDF_LIMIT = 256 * 2**20
 
 
+# Bidi controls: the isolates the templates put around names in right-to-left text draw nothing.
+_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 def squash(text: str) -> str:
-    return _BREAKS.sub("", text)
+    return _BREAKS.sub("", _CONTROLS.sub("", unicodedata.normalize("NFC", text)))
 
 
 def missing_in_order(page_text: str, expected: list[str]) -> list[str]:
@@ -80,27 +86,6 @@ def expected_texts(appeal: Appeal, endorsements: Endorsements | None = None) -> 
             for number, entry in group.numbered():
                 texts += [f"{number}. {entry.name}", entry.detail]
     return [text for text in texts if text]
-
-
-def reading_text(pdf_data: bytes) -> str:
-    """The text a reader reads: every page's text less its artifacts (running footers, page numbers)."""
-    with pikepdf.open(BytesIO(pdf_data)) as pdf:
-        for page in pdf.pages:
-            kept, artifact = [], []
-            for operands, operator in pikepdf.parse_content_stream(page):
-                name = str(operator)
-                if name in ("BMC", "BDC"):
-                    artifact.append((artifact and artifact[-1]) or str(operands[0]) == "/Artifact")
-                elif name == "EMC" and artifact:
-                    artifact.pop()
-                    continue
-                if not (artifact and artifact[-1]):
-                    kept.append((operands, operator))
-            page.obj.Contents = pdf.make_stream(pikepdf.unparse_content_stream(kept))
-        copy = BytesIO()
-        pdf.save(copy)
-    copy.seek(0)
-    return "\n".join(page.extract_text() or "" for page in PdfReader(copy).pages)
 
 
 def checks(data: bytes, name: str, trust: Sequence[Path] = (), rebuild: Path | None = None,
@@ -156,8 +141,9 @@ def _edition_checks(edition: bytes, data: bytes, name: str, rebuild: Path | None
                     return
         endorsements_raw, translation_raw = optional[EMBEDDED_NAME], optional[TRANSLATION_NAME]
         modified = modified_at(pdf)
+        right_to_left = writing(str(pdf.Root.get("/Lang", ""))).rtl
     sha256 = hashlib.sha256(source).hexdigest()
-    page_text = reading_text(edition)
+    page_text = reading_text(edition, right_to_left)
     for label, content in (("source", source), ("translation", translation_raw),
                            ("endorsements", endorsements_raw)):
         if content is not None:
