@@ -68,8 +68,8 @@ CASES = {
     "NUL byte": ("title: a\x00b\n", ["NUL byte"]),
     "Python object tag": ('title: !!python/object/apply:os.system ["touch /tmp/appeal-pwned"]\n',
                           ["the YAML tag", "python/object/apply:os.system", "is not allowed"]),
-    "character the fonts lack": (edited('"Knut Vollebæk"', '"Knut 王"'),
-                                 ["signatories[19].name", "U+738B", "Charis SIL", "styles/fonts"]),
+    "character the fonts lack": (edited('"Knut Vollebæk"', '"Knut क"'),
+                                 ["signatories[19].name", "U+0915", "Charis SIL", "styles/fonts"]),
 }
 
 

@@ -96,12 +96,12 @@ def test_fonts_are_the_bundled_ones_embedded_subset_with_tounicode(handout):
             seen.add(name.split("+")[1])
     assert {"Appeal-Serif", "Appeal-Serif-Bold"} <= seen
     # The bundle: Charis SIL's four styles, Noto Serif's Greek in four, Noto Naskh Arabic and Noto
-    # Serif Hebrew in two; the English handout uses only Charis (above).
+    # Serif Hebrew in two, Noto Serif CJK SC in two; the English handout uses only Charis (above).
     assert sorted(path.name for path in font_files()) == sorted(
         [f"{family}-{style}.ttf" for family in ("CharisSIL", "NotoSerifGreek")
          for style in ("Regular", "Italic", "Bold", "BoldItalic")]
         + [f"{family}-{style}.ttf" for family in ("NotoNaskhArabic", "NotoSerifHebrew")
-           for style in ("Regular", "Bold")])
+           for style in ("Regular", "Bold")] + ["NotoSerifSC-Regular.otf", "NotoSerifSC-Bold.otf"])
 
 
 def test_metadata_comes_from_the_data(handout, appeal_data):
@@ -185,12 +185,14 @@ def test_markup_and_template_syntax_in_the_data_print_literally(tmp_path, appeal
 @pytest.mark.weasyprint_warns
 def test_no_system_font_can_stand_in_for_a_missing_glyph():
     # Past the coverage check (which stops the build first), WeasyPrint itself finds no other font:
-    # a snowman and a CJK ideograph, which the system's fonts draw, come out as the bundled font's
-    # .notdef glyph, not in DejaVu or Noto.
+    # a snowman, which the system's fonts draw, comes out as the bundled font's .notdef glyph, not
+    # in DejaVu; a Chinese character in English text is drawn from the bundled Chinese face (which
+    # Fontconfig knows by its own name), never a system font.
     from appeal.layout.render import Renderer
 
     rendered = Renderer().pdf('<html lang="en"><body><p>Snow ☃ 王</p></body></html>', "a4")
     reader = PdfReader(BytesIO(rendered.data))
     fonts = {str(font.get_object()["/BaseFont"]).split("+")[-1]
              for page in reader.pages for font in page["/Resources"]["/Font"].values()}
-    assert fonts <= {"Appeal-Serif", "Appeal-Serif-Bold", "Appeal-Serif-Italic", "Appeal-Serif-BoldItalic"}
+    assert fonts <= {"Appeal-Serif", "Appeal-Serif-Bold", "Appeal-Serif-Italic", "Appeal-Serif-BoldItalic",
+                     "Noto-Serif-CJK-SC"}, fonts

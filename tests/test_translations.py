@@ -20,9 +20,10 @@ from helpers import snapshot, squash, write_data
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TRANSLATIONS = FIXTURES / "translations"
-LANGUAGES = ("ar", "fi", "fr", "pl", "ru")
+LANGUAGES = ("ar", "fi", "fr", "pl", "ru", "zh-Hans")
 # The bundled faces an edition may use beside Charis SIL ("Appeal Serif"), by language.
-SCRIPT_FACES = {"ar": {"Appeal-Arabic", "Appeal-Arabic-Bold"}}
+SCRIPT_FACES = {"ar": {"Appeal-Arabic", "Appeal-Arabic-Bold"},
+                "zh-Hans": {"Appeal-Chinese", "Appeal-Chinese-Bold"}}
 APPEAL = yaml.safe_load((DATA_DIR / "appeal.yaml").read_text(encoding="utf-8"))
 EDITIONS = ("appeal-a4.pdf", "appeal-letter.pdf", "appeal-archive.pdf", "appeal-booklet.pdf",
             "press/appeal-a4.pdf")
@@ -112,15 +113,15 @@ def test_a_translated_handout_prints_every_paragraph_and_role_in_order_and_says_
 
 
 def test_each_language_is_hyphenated_by_its_own_patterns_and_finnish_by_none(translated):
-    """Pyphen has French, Polish and Russian patterns, none for Finnish or Arabic: those are set
-    without breaking words (never with another language's patterns); the others break words of
-    their own."""
+    """Pyphen has French, Polish and Russian patterns, none for Finnish, Arabic or Chinese: those
+    are set without breaking words (never with another language's patterns; Chinese breaks
+    between characters, with no hyphen); the others break words of their own."""
     for language in LANGUAGES:
         text = "\n".join(pdfium_pages_raw(translated / language / "appeal-a4.pdf"))
         source = yaml.safe_dump(fixture(language), allow_unicode=True, width=10**6)
         broken = [before + after for before, after in re.findall(r"(\w+)\ufffe(\w+)", text)
                   if f"{before}-{after}" not in source]  # a hard hyphen at a line end is the text's
-        if language in ("ar", "fi"):
+        if language in ("ar", "fi", "zh-Hans"):
             assert broken == [], broken
         else:
             assert len(broken) >= 3, (language, broken)
@@ -193,7 +194,7 @@ def test_a_translation_without_words_or_with_an_unknown_language_is_refused(tmp_
     err = _refused(["--edition", "a4", "--translations", str(TRANSLATIONS), "--language", "de"],
                    earlier_build, capsys)
     assert "--language de: neither the original (en) nor a translation in" in err
-    assert "ar, fi, fr, pl, ru" in err
+    assert "ar, fi, fr, pl, ru, zh-Hans" in err
     err = _refused(["--edition", "a4", "--translations", str(TRANSLATIONS), "--language", "pl"],
                    earlier_build, capsys)
     assert re.search(r"pl\.yaml:\d+: language: no words for the language 'pl'", err), err
@@ -212,7 +213,8 @@ def test_the_bundled_fonts_cover_the_withdrawing_states_languages_cyrillic_greek
     # Greek: Charis SIL has only the 20 Greek letters phonetics uses; Noto Serif's Greek faces
     # bring the rest, polytonic letters included. Noto Naskh Arabic and Noto Serif Hebrew bring
     # theirs: the Arabic letters with their vowel marks and Arabic-Indic digits, the Hebrew letters
-    # with their final forms and points. Chinese is not bundled yet and is refused.
+    # with their final forms and points; Noto Serif CJK SC every Chinese character of GB 2312. A
+    # character beyond GB 2312 (a traditional form) is refused.
     greek = "ΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩαβγδεζηθικλμνξοπρστυφχψωςάέήίόύώΆΈΉΊΌΎΏϊϋΐΰἀἁὴὰῆῶᾳ"
     assert missing_glyph(greek) is None, missing_glyph(greek)
     arabic = ("ءآأؤإئابةتثجحخدذرزسشصضطظعغفقكلمنهوىي" "\u064b\u064c\u064d\u064e\u064f\u0650\u0651\u0652"
@@ -220,7 +222,12 @@ def test_the_bundled_fonts_cover_the_withdrawing_states_languages_cyrillic_greek
     assert missing_glyph(arabic) is None, missing_glyph(arabic)
     hebrew = "אבגדהוזחטיךכלםמןנסעףפץצקרשת" + "\u05b0\u05b4\u05b7\u05b8\u05bc\u05c1" + "־"
     assert missing_glyph(hebrew) is None, missing_glyph(hebrew)
-    assert missing_glyph("中文") is not None
+    # GB 2312's Chinese characters: rows 0xB0-0xF7, less the five empty codes at the end of 0xD7.
+    gb2312 = "".join(bytes((high, low)).decode("gb2312") for high in range(0xB0, 0xF8)
+                     for low in range(0xA1, 0xFF) if not (high == 0xD7 and low > 0xF9))
+    assert len(gb2312) == 6763 and missing_glyph(gb2312) is None, missing_glyph(gb2312)
+    assert missing_glyph("，。、；：？！（）《》“”——……") is None  # noqa: RUF001
+    assert missing_glyph("國") is not None
 
 
 def faces_of(document) -> dict[str, set[str]]:
@@ -496,3 +503,28 @@ def test_hebrew_and_arabic_text_is_set_in_their_faces_and_latin_beside_it_in_cha
                           ("Appeal-Arabic", arabic), ("Appeal-Arabic-Bold", arabic)):
         assert {char for char in letters if char.isalpha()} <= faces[face], face
     assert faces["Appeal-Serif"] == set("LloydAxworthy")
+
+
+def test_chinese_lines_break_between_characters_by_the_punctuation_rules(translated):
+    """Chinese breaks between characters, no hyphen and no space added: lines of the body run to
+    the measure; no line starts with closing punctuation (a full stop, a comma, a closing bracket
+    or quote) and none ends with opening punctuation, read by PDFium line by line."""
+    from pages import MARGINS, body_lines, pages
+
+    closing, opening = "。，、；：？！）」』”’》〉…", "（「『“‘《〈"  # noqa: RUF001
+    _, right_margin, _, left_margin = MARGINS["a4"]
+    lines = [line for page in pages(translated / "zh-Hans" / "appeal-a4.pdf")[:2]
+             for line in body_lines(page, "a4")]
+    assert len(lines) > 40
+    assert not [line.text for line in lines if line.text[0] in closing or line.text[-1] in opening]
+    assert not [line.text for line in lines if line.hyphen or "\ufffe" in line.text]
+    # Without spaces to stretch, lines are not justified: a line stops short of the measure by at
+    # most three characters (a character kept from a line's start pulls the one before it along),
+    # but for a paragraph's last line; read on the first page, below the title and the notice.
+    first = pages(translated / "zh-Hans" / "appeal-a4.pdf")[0]
+    measure = first.width - right_margin - left_margin
+    body = body_lines(first, "a4")
+    start = next(index for index, line in enumerate(body) if line.text.startswith("全球禁止"))
+    size = 11  # pt, the body's (--body-size)
+    short = [line.text for line in body[start:] if line.right - line.left < measure - 3 * size]
+    assert short and all(text[-1] in "。？！" for text in short), short  # noqa: RUF001

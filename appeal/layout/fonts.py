@@ -48,7 +48,7 @@ def _xml(text: str) -> str:
 
 
 def font_files() -> list[Path]:
-    return sorted(FONT_DIR.glob("*.ttf"))
+    return sorted(path for path in FONT_DIR.iterdir() if path.suffix in (".ttf", ".otf"))
 
 
 @functools.cache

@@ -27,6 +27,11 @@ class Writing:
     family: str | None = None  # the family set before "Appeal Serif" for the script
 
     @property
+    def italic(self) -> bool:
+        """Whether the script's faces have an italic (Arabic, Hebrew and Chinese have none)."""
+        return self.family in (None, "Appeal Greek")
+
+    @property
     def rtl(self) -> bool:
         return self.direction == "rtl"
 
@@ -55,6 +60,7 @@ WRITINGS = {
     "el": Writing(family="Appeal Greek"),
     "ar": Writing("rtl", "Appeal Arabic"),
     "he": Writing("rtl", "Appeal Hebrew"),
+    "zh": Writing(family="Appeal Chinese"),
 }
 
 
