@@ -528,3 +528,55 @@ def test_chinese_lines_break_between_characters_by_the_punctuation_rules(transla
     size = 11  # pt, the body's (--body-size)
     short = [line.text for line in body[start:] if line.right - line.left < measure - 3 * size]
     assert short and all(text[-1] in "。？！" for text in short), short  # noqa: RUF001
+
+
+def test_arabic_is_drawn_with_the_glyphs_harfbuzz_shapes():
+    """The glyphs the PDF draws for an Arabic line are, outline for outline and in order, those
+    HarfBuzz (uharfbuzz, on its own) shapes for the same string with the same font: joined letter
+    forms, lam-alef, the vowel marks. They are not the letters' isolated forms."""
+    from io import BytesIO
+
+    import uharfbuzz
+    from fontTools.pens.recordingPen import DecomposingRecordingPen
+    from fontTools.ttLib import TTFont
+
+    from appeal.layout.render import Renderer
+    from appeal.paths import FONT_DIR
+
+    def outline(font, glyph: int | str) -> tuple:
+        glyphs = font.getGlyphSet()
+        pen = DecomposingRecordingPen(glyphs)
+        glyphs[glyph if isinstance(glyph, str) else font.getGlyphOrder()[glyph]].draw(pen)
+        return tuple((op, tuple(tuple(round(c) for c in point) for point in points))
+                     for op, points in pen.value)
+
+    text = "يُعدّ الحظر العالمي للألغام المضادة للأفراد"
+    data = Renderer().pdf(f'<html lang="ar" dir="rtl"><body><p>{text}</p></body></html>', "a4").data
+    with pikepdf.open(BytesIO(data)) as pdf:
+        page = pdf.pages[0]
+        drawn, fonts, current = [], {}, None
+        for operands, operator in pikepdf.parse_content_stream(page):
+            if str(operator) == "Tf":
+                current = str(operands[0])
+                font = page.Resources.Font[current]
+                assert str(font.BaseFont).endswith("+Appeal-Arabic"), font.BaseFont
+                descendant = font.DescendantFonts[0]
+                assert descendant.CIDToGIDMap == "/Identity"
+                fonts[current] = TTFont(BytesIO(descendant.FontDescriptor.FontFile2.read_bytes()))
+            elif str(operator) == "TJ":
+                for part in operands[0]:
+                    if isinstance(part, pikepdf.String):
+                        raw = bytes(part)
+                        drawn += [outline(fonts[current], int.from_bytes(raw[i:i + 2], "big"))
+                                  for i in range(0, len(raw), 2)]
+    path = FONT_DIR / "NotoNaskhArabic-Regular.ttf"
+    buffer = uharfbuzz.Buffer()
+    buffer.add_str(text)
+    buffer.guess_segment_properties()
+    uharfbuzz.shape(uharfbuzz.Font(uharfbuzz.Face(uharfbuzz.Blob.from_file_path(str(path)))), buffer, {})
+    original = TTFont(path)
+    shaped = [outline(original, info.codepoint) for info in buffer.glyph_infos]  # left to right, as drawn
+    assert drawn == shaped
+    isolated = [outline(original, original.getBestCmap()[ord(char)]) for char in reversed(text)]
+    # Most letters take a joined form (initial, medial, final), not their isolated one.
+    assert sum(joined != alone for joined, alone in zip(shaped, isolated, strict=True)) > len(text) / 2
