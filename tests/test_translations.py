@@ -25,8 +25,9 @@ LANGUAGES = ("ar", "fi", "fr", "pl", "ru", "zh-Hans")
 SCRIPT_FACES = {"ar": {"Appeal-Arabic", "Appeal-Arabic-Bold"},
                 "zh-Hans": {"Appeal-Chinese", "Appeal-Chinese-Bold"}}
 APPEAL = yaml.safe_load((DATA_DIR / "appeal.yaml").read_text(encoding="utf-8"))
-EDITIONS = ("appeal-a4.pdf", "appeal-letter.pdf", "appeal-archive.pdf", "appeal-booklet.pdf",
-            "press/appeal-a4.pdf")
+# The editions built for each language here (US Letter's handout is A4's on other paper: left out
+# to keep the suite quick).
+EDITIONS = ("appeal-a4.pdf", "appeal-archive.pdf", "appeal-booklet.pdf", "press/appeal-a4.pdf")
 
 
 def fixture(language: str) -> dict:
@@ -43,7 +44,7 @@ def words_file(folder: Path) -> Path:
 @pytest.fixture(scope="module")
 def translated(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("translated")
-    editions = [option for name in ("a4", "letter", "archive", "booklet", "press-a4")
+    editions = [option for name in ("a4", "archive", "booklet", "press-a4")
                 for option in ("--edition", name)]
     assert main([*editions, "--translations", str(TRANSLATIONS), "--words", str(words_file(folder)),
                  "--out", str(folder / "out")]) == 0
@@ -296,7 +297,9 @@ def test_a_recipient_in_a_translated_language_gets_the_appeal_in_it(tmp_path, ca
         assert str(pdf.Root.Lang) == "en"
 
 
-@pytest.mark.parametrize("language", ["ar", "fr", "ru"])
+# The two scripts with rules of their own (every language's archive is verified, but for the
+# rebuild, as the build writes it).
+@pytest.mark.parametrize("language", ["ar", "zh-Hans"])
 def test_a_translations_archive_embeds_both_texts_and_verify_proves_it(translated, language, tmp_path,
                                                                        capsys):
     """The archive of a translation embeds the original and the translation byte for byte, prints
