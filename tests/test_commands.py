@@ -113,3 +113,16 @@ def test_every_link_of_the_readme_and_the_guide_leads_somewhere():
                 if anchor not in {_slug(h) for h in headings}:
                     broken.append((page.name, target))
     assert not broken, broken
+
+
+def test_help_does_not_load_weasyprint():
+    """`build.py --help` prints its usage without importing WeasyPrint (the import alone is most
+    of a fresh process's time), checked in a process of its own."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom appeal.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n"
+            "    pass\nprint(sorted(name for name in sys.modules if name.split('.')[0] == 'weasyprint'))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                            check=True)
+    assert "usage:" in result.stdout and result.stdout.rstrip().endswith("[]"), result.stdout[-300:]

@@ -16,7 +16,6 @@ from appeal.build.plan import Plan, settle
 from appeal.build.request import Request, Signer, parse_shard
 from appeal.build.signals import Terminated, terminate_as_exception
 from appeal.errors import UserError, error_lines, printable
-from appeal.layout.fetcher import RefusedURL
 from appeal.paths import DATA_DIR, OUTPUT_DIR
 
 COMMANDS = ("build", "verify", "letters", "check", "sign", "watch", "schema")
@@ -214,6 +213,11 @@ def _letter_options(parser: argparse.ArgumentParser) -> None:
                              "letters-shard-I-of-N.pdf")
 
 
+def _refused_url() -> tuple[type[Exception], ...]:
+    """The fetcher's refusal once it is loaded: --help and check need not import WeasyPrint."""
+    return (fetcher.RefusedURL,) if (fetcher := sys.modules.get("appeal.layout.fetcher")) else ()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     _fewer_collections()
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -225,7 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _check_subsetter_choice()
         with terminate_as_exception():
             return _run(args)
-    except (UserError, RefusedURL) as exc:
+    except (UserError, *_refused_url()) as exc:
         if args.debug:
             raise
         print(error_lines(str(exc)), file=sys.stderr)
