@@ -1,7 +1,7 @@
 """How a language is written: its direction, and the bundled family its text is set in first.
 
-Latin and Cyrillic are Charis SIL's ("Appeal Serif"). Greek, Arabic and Hebrew text is set in
-Noto faces of their script first (base.css `:lang()`), so that no word mixes two typefaces;
+Latin and Cyrillic are Charis SIL's ("Appeal Serif"). Greek, Arabic, Hebrew and Chinese text is
+set in Noto faces of their script first (base.css `:lang()`), so that no word mixes two typefaces;
 digits, Latin names and the punctuation those faces lack stay Charis. Arabic and Hebrew are
 written from right to left: their editions get `dir="rtl"` and the mirrored styles (rtl.css),
 their booklets are bound on the right, and a name in Latin letters is isolated in their text
@@ -25,11 +25,7 @@ _RANGES = re.compile(r"\d+(?:[-\u2010\u2013]\d+)+")
 class Writing:
     direction: str = "ltr"
     family: str | None = None  # the family set before "Appeal Serif" for the script
-
-    @property
-    def italic(self) -> bool:
-        """Whether the script's faces have an italic (Arabic, Hebrew and Chinese have none)."""
-        return self.family in (None, "Appeal Greek")
+    italic: bool = True  # whether the script's faces have an italic (Arabic, Hebrew, Chinese: none)
 
     @property
     def rtl(self) -> bool:
@@ -58,9 +54,9 @@ class Writing:
 
 WRITINGS = {
     "el": Writing(family="Appeal Greek"),
-    "ar": Writing("rtl", "Appeal Arabic"),
-    "he": Writing("rtl", "Appeal Hebrew"),
-    "zh": Writing(family="Appeal Chinese"),
+    "ar": Writing("rtl", "Appeal Arabic", italic=False),
+    "he": Writing("rtl", "Appeal Hebrew", italic=False),
+    "zh": Writing(family="Appeal Chinese", italic=False),
 }
 
 
