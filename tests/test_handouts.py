@@ -129,9 +129,9 @@ def test_outline_has_the_title_and_the_signature_page(handout, appeal_data):
 def test_build_prints_one_line_per_file_and_the_time(built, tmp_path, capsys):
     assert main(["--out", str(tmp_path)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    names = ["appeal-a4.pdf", "appeal-letter.pdf", "appeal-archive.pdf", "press/appeal-a4.pdf",
-             "press/appeal-a5.pdf", "appeal-booklet.pdf", "appeal-booklet-letter.pdf", "sign-on-a4.pdf",
-             "sign-on-letter.pdf"]
+    names = ["appeal-a4.pdf", "appeal-letter.pdf", "appeal-archive.pdf", "appeal-deposit.pdf",
+             "press/appeal-a4.pdf", "press/appeal-a5.pdf", "appeal-booklet.pdf", "appeal-booklet-letter.pdf",
+             "sign-on-a4.pdf", "sign-on-letter.pdf"]
     for name, line in zip(names, lines[:len(names)], strict=True):  # one line each, in the table's order
         assert re.fullmatch(rf"{re.escape(str(tmp_path / name))}  \d+ pages  [\d.]+ kB", line), line
     packs = sum(p.stat().st_size for p in (tmp_path / "letters").glob("*.pdf"))

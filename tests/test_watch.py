@@ -132,7 +132,7 @@ def state(folder: Path) -> dict[str, tuple[int, bytes]]:
 
 def test_watch_rebuilds_on_change_keeps_the_last_good_files_on_a_mistake_and_stops_cleanly(watching):
     watch = watching()
-    watch.wait_for(r"first build: 9 editions, 5 of 5 letter packs and letters\.pdf replaced in")
+    watch.wait_for(r"first build: 10 editions, 5 of 5 letter packs and letters\.pdf replaced in")
     appeal = watch.folder / "appeal.yaml"
     a4 = watch.out / "appeal-a4.pdf"
     assert "havesavedtensofthousandsoflives" in text_of(a4)
@@ -376,7 +376,7 @@ EVERYTHING = {*editions.EDITIONS, LETTERS}
     ("DATA/sign-on.yaml", kinds("sign-on")),
     ("templates/letters.html", {LETTERS}),
     ("templates/signon.html", kinds("sign-on")),
-    ("templates/archive.html", {"archive"}),
+    ("templates/archive.html", {"archive", "deposit"}),
     ("templates/handout.html", {*kinds("handout", "press", "booklet"), LETTERS}),
     ("templates/macros.html", EVERYTHING - kinds("sign-on")),  # the sign-on sheet has its own markup
     ("templates/base.html", EVERYTHING),
@@ -392,7 +392,7 @@ EVERYTHING = {*editions.EDITIONS, LETTERS}
     # The default recipients all take A4: the letters read no letter.css (a recipient who
     # asks for Letter is a change to the recipients, which rebuilds the letters anyway).
     ("styles/letter.css", {"letter", "sign-on-letter"}),
-    ("styles/a4.css", {"a4", "archive", "sign-on-a4", "press-a4", LETTERS}),
+    ("styles/a4.css", {"a4", "archive", "deposit", "sign-on-a4", "press-a4", LETTERS}),
     ("styles/fonts/CharisSIL-Regular.ttf", EVERYTHING),
     ("styles/icc/FOGRA39L-coated.icc", kinds("press")),
     # The default letter names no signature image: one in styles/signatures/ touches nothing.

@@ -115,8 +115,12 @@ def check_product(rendered, product: Product) -> None:
         from appeal.verify.checks import self_check
 
         self_check(rendered.data, product.filename)
+    elif product.kind == "deposit":
+        from appeal.verify.checks import deposit_check
+
+        deposit_check(rendered.data, product.filename)
     elif product.accessible:
-        from appeal.verify.checks import accessible_check
+        from appeal.verify.conformance import accessible_check
 
         accessible_check(rendered.data, product.filename)
 

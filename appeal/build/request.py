@@ -18,6 +18,8 @@ class Signer:
     reason: str | None = None
     location: str | None = None
     timestamp_url: str | None = None
+    ltv: bool = False  # PAdES B-LTA: validation data and a document timestamp after the signature
+    trust: tuple[Path, ...] = ()  # roots to validate the certificates against, besides the system's
 
 
 @dataclass(frozen=True)

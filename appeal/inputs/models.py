@@ -227,6 +227,12 @@ class Words(Strict):
     embedded in this file. To check that this copy is unchanged, ..."."""
     colophon_stack: Text
     """The colophon's label for the software that made the edition, for example "Made with"."""
+    edition_deposit: Text | None = None
+    """The name of the deposit edition (the archive's pages without embedded files), printed in its
+    colophon, for example "Deposit edition". The deposit edition is made in the original's language."""
+    colophon_deposit: Text | None = None
+    """The deposit edition's colophon sentence on where its source data is kept and how a reader
+    checks the copy, for example "This edition carries no embedded file. Its source data ..."."""
     translation_notice: Annotated[Text, AfterValidator(lambda f: _fields(f, {"translator", "date"}))] | None \
         = None
     """What a translated edition says on its first page, in its language: must contain {translator}

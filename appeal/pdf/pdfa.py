@@ -1,4 +1,7 @@
-"""The archival edition's finishing: PDF/A-3a and PDF/UA-1 together, its source data inside."""
+"""The archival edition's finishing: PDF/A-3a and PDF/UA-1 together, its source data inside.
+
+And the deposit edition's: the same pages as PDF/A-2a and PDF/UA-1, without any embedded file.
+"""
 
 from __future__ import annotations
 
@@ -39,6 +42,7 @@ class ArchiveFacts:
     fingerprint: str
     endorsements: bytes | None = None  # the published endorsements (endorsements.published_csv)
     translation: bytes | None = None  # a translation's archive: the translation; `source` the original
+    part: int = 3  # of ISO 19005: 3 embeds the sources (the archive), 2 embeds nothing (the deposit)
 
     @property
     def translation_sha256(self) -> str | None:
@@ -70,7 +74,7 @@ class ArchiveFacts:
 
 
 def xmp_packet(facts: ArchiveFacts) -> bytes:
-    """XMP claiming PDF/A-3a and PDF/UA-1 at once, matching the Info dictionary entry for entry.
+    """XMP claiming PDF/A-3a (or -2a) and PDF/UA-1 at once, matching the Info dictionary entry for entry.
 
     PDF/A allows only predefined XMP schemas unless an extension schema declares the others, so
     the PDF/UA identification schema is declared in `pdfaExtension:schemas`.
@@ -85,7 +89,7 @@ def xmp_packet(facts: ArchiveFacts) -> bytes:
     claims = f"""   <dc:language><rdf:Bag><rdf:li>{x(appeal.language)}</rdf:li></rdf:Bag></dc:language>
    <dc:date><rdf:Seq><rdf:li>{appeal.date.isoformat()}</rdf:li></rdf:Seq></dc:date>
    <pdf:Keywords>{x(", ".join(appeal.keywords))}</pdf:Keywords>
-   <pdfaid:part>3</pdfaid:part>
+   <pdfaid:part>{facts.part}</pdfaid:part>
    <pdfaid:conformance>A</pdfaid:conformance>
    <pdfuaid:part>1</pdfuaid:part>
    <pdfaExtension:schemas>
@@ -111,7 +115,8 @@ def xmp_packet(facts: ArchiveFacts) -> bytes:
 
 
 def finish(pdf_data: bytes, facts: ArchiveFacts, paragraphs: dict[str, Sequence[int]] | None = None) -> bytes:
-    """WeasyPrint's PDF/A-3a output made PDF/UA-1 too, with the source data embedded.
+    """WeasyPrint's PDF/A-3a output made PDF/UA-1 too, with the source data embedded (PDF/A-2a
+    output, for the deposit edition, with nothing embedded: `facts.part` 2).
 
     WeasyPrint 70 compresses the XMP stream (PDF/A forbids it), claims one standard at a time and
     may list an attachment twice in /AF; here the XMP is replaced whole and written uncompressed,
@@ -130,7 +135,7 @@ def finish(pdf_data: bytes, facts: ArchiveFacts, paragraphs: dict[str, Sequence[
             sources.append((EMBEDDED_NAME, facts.endorsements, ENDORSEMENTS_MIME,
                             "The published endorsements printed in this edition"))
         specs = []
-        for name, data, mime, what in sources:
+        for name, data, mime, what in sources if facts.part == 3 else ():
             spec = pikepdf.AttachedFileSpec(
                 pdf, data, filename=name, mime_type=mime,
                 description=f"{what} (SHA-256 {hashlib.sha256(data).hexdigest()})",
@@ -139,7 +144,8 @@ def finish(pdf_data: bytes, facts: ArchiveFacts, paragraphs: dict[str, Sequence[
             specs.append(spec.obj)
         restructure(pdf, paragraphs)
         signature_field(pdf, "Digital signature of the publisher of this edition")
-        pdf.Root.AF = pikepdf.Array(specs)
+        if specs:
+            pdf.Root.AF = pikepdf.Array(specs)
         # The stream is left uncompressed: PDF/A requires the XMP to be readable as it stands.
         pdf.Root.Metadata = pdf.make_stream(xmp_packet(facts), Type=Name.Metadata, Subtype=Name.XML)
         facts.metadata.write_info(pdf, replace=False)

@@ -4,7 +4,9 @@ A PDF can be changed by appending an incremental update: new versions of some ob
 cross-reference section and `%%EOF`. Every reader opens the latest revision, so an edition is
 proven only when every revision is: an unsigned edition has exactly the revision the build
 wrote; a signed one that and one more, which adds the signature and changes nothing else
-(`signature_revision_problems`). Each change is named by the role of the object it touches:
+(`signature_revision_problems`); a signature kept for the long term (PAdES B-LT, B-LTA), after
+those, revisions that add validation data and document timestamps and change nothing else
+(pdf/later_revisions.py). Each change is named by the role of the object it touches:
 the document catalogue, page 2's content, the embedded file appeal.yaml, the XMP metadata.
 """
 
@@ -109,6 +111,7 @@ def roles(pdf: pikepdf.Pdf) -> dict[tuple[int, int], str]:
                     for item in table.values():
                         label = str(item.get("/BaseFont", "")) if isinstance(item, pikepdf.Dictionary) else ""
                         name(item, f"{what} {label.lstrip('/')} on page {number}".replace("  ", " "))
+        name(page.obj.get("/Annots"), f"page {number}'s annotations")
         for annotation in page.obj.get("/Annots", []):
             name(annotation, f"an annotation on page {number}")
     try:
@@ -171,7 +174,7 @@ def _is_null(obj: pikepdf.Object) -> bool:
     return obj is None or (isinstance(obj, pikepdf.Object) and obj._type_code == pikepdf.ObjectType.null)
 
 
-def _bookkeeping(obj: pikepdf.Object) -> bool:
+def bookkeeping(obj: pikepdf.Object) -> bool:
     """A cross-reference or object stream: how a revision is stored, not what it says."""
     return isinstance(obj, pikepdf.Stream) and obj.stream_dict.get("/Type") in (pikepdf.Name.XRef,
                                                                                 pikepdf.Name.ObjStm)
@@ -180,7 +183,7 @@ def _bookkeeping(obj: pikepdf.Object) -> bool:
 def summary(found: Changes, names: dict) -> str:
     """`changes the embedded file appeal.yaml and page 1's content, adds 2 objects`."""
     touched = sorted({names.get(objgen, f"object {objgen[0]}") for objgen, _, _ in found.changed})
-    added = [obj for obj in found.added if not _bookkeeping(obj)]
+    added = [obj for obj in found.added if not bookkeeping(obj)]
     parts = []
     if touched:
         more = f" and {len(touched) - 5} more" if len(touched) > 5 else ""
@@ -271,10 +274,10 @@ def signature_revision_problems(before: pikepdf.Pdf, after: pikepdf.Pdf) -> list
             if names.get(objgen) == "the form" and key == "/SigFlags" and new[key] in (1, 2, 3):
                 continue
             if names.get(objgen) == "the form" and key == "/Fields" and not grown:
-                _appended(old[key], new[key], "widget", f"{role} /Fields", refer, problems)
+                appended(old[key], new[key], "widget", f"{role} /Fields", refer, problems)
                 continue
             if objgen in pages and key == "/Annots":
-                _appended(old.get(key, pikepdf.Array()), new[key], "widget", f"{role} /Annots", refer,
+                appended(old.get(key, pikepdf.Array()), new[key], "widget", f"{role} /Annots", refer,
                           problems)
                 continue
             problems.append(f"it changes {role} at {key}")
@@ -304,7 +307,7 @@ def signature_revision_problems(before: pikepdf.Pdf, after: pikepdf.Pdf) -> list
     signatures = [objgen for objgen, kind in expected.items() if kind == "signature"]
     if len(signatures) != 1 and not problems:
         problems.append(f"it adds {len(signatures)} signatures; an edition is signed once")
-    strays = [obj for objgen, obj in added.items() if objgen not in expected and not _bookkeeping(obj)]
+    strays = [obj for objgen, obj in added.items() if objgen not in expected and not bookkeeping(obj)]
     if strays:
         problems.append(f"it adds {len(strays)} objects that are not part of the signature "
                         f"({', '.join(describe(obj) for obj in strays[:3])})")
@@ -314,7 +317,7 @@ def signature_revision_problems(before: pikepdf.Pdf, after: pikepdf.Pdf) -> list
     return problems
 
 
-def _appended(old: Any, new: Any, kind: str, where: str, refer, problems: list[str]) -> None:
+def appended(old: Any, new: Any, kind: str, where: str, refer, problems: list[str]) -> None:
     """`new` is the array `old` with new objects of `kind` appended."""
     if not isinstance(old, pikepdf.Array) or not isinstance(new, pikepdf.Array) or len(new) <= len(old) or \
             [shallow(item, False) for item in new[:len(old)]] != [shallow(item, False) for item in old]:

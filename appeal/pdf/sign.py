@@ -1,8 +1,9 @@
 """PAdES signatures: who published an edition, and that it has not changed since.
 
-A PAdES baseline B-B signature (B-T with a timestamp) made with pyHanko, invisible, with
-SHA-256, as an incremental update: the signed file is the unsigned file byte for byte with one
-revision appended. The archive keeps PDF/A-3a and PDF/UA-1: its empty signature field is made
+A PAdES baseline B-B signature (B-T with a timestamp; B-LTA with long-term validation data and
+a document timestamp after it, pdf/ltv.py) made with pyHanko, invisible, with SHA-256, as an
+incremental update: the signed file is the unsigned file byte for byte with one revision
+appended (and B-LTA's two more). The archive keeps PDF/A-3a and PDF/UA-1: its empty signature field is made
 and tagged when it is finished (pdf/pdfa.py) and filled here; pyHanko's own metadata update
 (a new Producer and a modification time taken from the clock) is left out, so the XMP and the
 information dictionary still agree and a signature made twice with the same key, data and
@@ -56,6 +57,11 @@ class SigningKey:
     not_before: dt.datetime
     not_after: dt.datetime
     path: Path
+
+    @property
+    def roots(self) -> list:
+        """The self-signed certificates the key file carries with its chain (asn1crypto)."""
+        return [certificate for certificate in self.signer.cert_registry if certificate.self_signed != "no"]
 
 
 def password_for(path: Path) -> bytes | None:
@@ -180,10 +186,12 @@ def signing_time(recorded: dt.datetime, key: SigningKey) -> dt.datetime:
 
 
 def timestamper(url: str):
-    """An RFC 3161 time-stamping authority at `url` (PAdES B-T)."""
-    from pyhanko.sign.timestamps import HTTPTimeStamper
+    """An RFC 3161 time-stamping authority at `url` (PAdES B-T, and B-LTA's document timestamps)."""
+    from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
 
-    return HTTPTimeStamper(url)
+    from appeal.pdf.ltv import FETCH_TIMEOUT
+
+    return RequestsHTTPTimeStamper(url, timeout=FETCH_TIMEOUT)
 
 
 def sign(data: bytes, key: SigningKey, when: dt.datetime, *, existing_field: str | None = None,
@@ -261,22 +269,57 @@ def unsigned_revision(data: bytes) -> bytes:
 
 @dataclass
 class Signing:
-    """What a build signs with: the key, loaded once, and what each signature states."""
+    """What a build signs with: the key, loaded once, and what each signature states; with `ltv`,
+    each signature made PAdES B-LTA (pdf/ltv.py), the status of its certificates fetched once a
+    process (the validation context keeps what it fetched)."""
 
     key: SigningKey
     reason: str | None = None
     location: str | None = None
     stamper: object | None = None
+    ltv: bool = False
+    anchors: tuple = ()  # asn1crypto certificates trusted besides the system's (--trust, the key's root)
+    _context: object | None = None
 
     def options(self) -> dict:
         return {"reason": self.reason, "location": self.location, "stamper": self.stamper}
 
+    @property
+    def context(self):
+        """The validation context that fetches the certificates' status (B-LT), made on first use."""
+        if self._context is None:
+            from appeal.pdf.ltv import validation_context
+
+            self._context = validation_context(self.anchors, fetching=True)
+        return self._context
+
     def __call__(self, data: bytes, recorded: dt.datetime, existing_field: str | None = None) -> bytes:
-        return sign(data, self.key, signing_time(recorded, self.key), existing_field=existing_field,
-                    **self.options())
+        signed = sign(data, self.key, signing_time(recorded, self.key), existing_field=existing_field,
+                      **self.options())
+        if not self.ltv:
+            return signed
+        from appeal.pdf.ltv import long_term
+
+        return long_term(signed, self.stamper, self.context)
 
     def file(self, source: Path, target: Path, recorded: dt.datetime) -> None:
-        sign_file(source, target, self.key, signing_time(recorded, self.key), **self.options())
+        if not self.ltv:
+            sign_file(source, target, self.key, signing_time(recorded, self.key), **self.options())
+            return
+        from appeal.pdf.ltv import long_term_file
+
+        signed = target.with_name(target.name + ".signed")
+        sign_file(source, signed, self.key, signing_time(recorded, self.key), **self.options())
+        long_term_file(signed, target, self.stamper, self.context)
+        signed.unlink()
+
+    def check_not_revoked(self) -> None:
+        """Before anything is laid out: the signer's certificate validated now, its status fetched
+        from its authority; a UserError when it is revoked, untrusted or its status unknown."""
+        from appeal.pdf.ltv import signer_path
+
+        signer_path(self.key.signer.signing_cert, list(self.key.signer.cert_registry), self.context,
+                    f"the certificate of {self.key.subject} ({self.key.path})")
 
 
 def key_exposure(path: Path) -> list[str]:
@@ -301,9 +344,35 @@ def key_exposure(path: Path) -> list[str]:
 
 def load_signing(signer) -> Signing:
     """The key a request names (request.Signer: `--key` or `--sign-key`), loaded and checked before
-    anything is laid out, with the reason, location and timestamp authority given beside it."""
+    anything is laid out, with the reason, location and timestamp authority given beside it; for
+    long-term validation (`--ltv`), the certificate's status fetched now: a revoked one stops here."""
+    if signer.ltv and not signer.timestamp_url:
+        raise UserError("--ltv needs --timestamp-url: long-term validation (PAdES B-LTA) rests on "
+                        "timestamps from a time-stamping authority")
     key = load_key(signer.key)
     for warning in key_exposure(signer.key):  # of a key that works: a broken one is an error
         print(f"warning: {warning}", file=sys.stderr)
     stamper = timestamper(signer.timestamp_url) if signer.timestamp_url else None
-    return Signing(key, signer.reason, signer.location, stamper)
+    anchors = (*key.roots, *(root for path in signer.trust for root in trusted_certificates(path)))
+    signing = Signing(key, signer.reason, signer.location, stamper, ltv=signer.ltv, anchors=anchors)
+    if signing.ltv:
+        signing.check_not_revoked()
+    return signing
+
+
+TRUST_LIMIT = 1 * 2**20
+
+
+def trusted_certificates(path: Path) -> list:
+    """The certificates of a `--trust` file, as pyHanko takes them: one DER certificate, or a PEM
+    file of one or more (a bundle); read within a limit; anything else is a UserError."""
+    raw = read_limited(path, "certificates to trust (--trust, PEM or DER)", TRUST_LIMIT)
+    try:
+        found = (x509.load_pem_x509_certificates(raw) if b"-----BEGIN" in raw
+                 else [x509.load_der_x509_certificate(raw)])
+    except ValueError as exc:
+        raise UserError(f"--trust {path}: not a certificate, nor a PEM bundle of certificates "
+                        f"({exc})") from None
+    der = serialization.Encoding.DER
+    return [asn1_x509.Certificate.load(certificate.public_bytes(der)) for certificate in found]
+

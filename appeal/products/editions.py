@@ -125,9 +125,21 @@ def archive_facts(data: Data) -> ArchiveFacts:
         fingerprint=fingerprint(data.words.model_dump_json()))
 
 
+def deposit_facts(data: Data) -> ArchiveFacts:
+    """What the deposit edition says about itself: the archive's facts, PDF/A-2a, its own name."""
+    import dataclasses
+
+    if data.words.edition_deposit is None or data.words.colophon_deposit is None:
+        raise UserError(f"the words for {data.appeal.language} have no edition_deposit and colophon_deposit: "
+                        "the deposit edition's colophon needs them (docs/data.md)")
+    return dataclasses.replace(archive_facts(data), edition=data.words.edition_deposit, part=2)
+
+
 def archive(renderer: Renderer, data: Data, facts: ArchiveFacts | None = None, signing=None) -> Rendered:
     """The appeal fixed for archiving: PDF/A-3a and PDF/UA-1, its source data embedded; signed
-    in its empty signature field when `signing` (signing.Signing) is given.
+    in its empty signature field when `signing` (signing.Signing) is given. With the facts of
+    the deposit edition (part 2), the same pages as PDF/A-2a and PDF/UA-1 with nothing embedded,
+    the colophon saying where the source is kept.
 
     `facts` (verify gives them) may name the stack and dates another build recorded.
     """
@@ -135,12 +147,13 @@ def archive(renderer: Renderer, data: Data, facts: ArchiveFacts | None = None, s
     from appeal.pdf.pdfua import SIGNATURE_FIELD, paragraph_keys
 
     facts = facts or archive_facts(data)
+    deposit = facts.part == 2
     html = render_html("archive.html", **context(
-        data, edition=f"{data.words.edition_archive} (PDF/A-3a, PDF/UA-1)",
+        data, edition=f"{facts.edition} (PDF/A-{facts.part}a, PDF/UA-1)",
         source_name=SOURCE_NAME, source_sha256=facts.sha256, stack=facts.stack,
         endorsements_name=EMBEDDED_NAME, endorsements_sha256=facts.endorsements_sha256,
-        translation_name=TRANSLATION_NAME, translation_sha256=facts.translation_sha256))
-    options = {"pdf_variant": "pdf/a-3a", "pdf_tags": True}
+        translation_name=TRANSLATION_NAME, translation_sha256=facts.translation_sha256, deposit=deposit))
+    options = {"pdf_variant": f"pdf/a-{facts.part}a", "pdf_tags": True}
     document = laid_out(renderer, html, ARCHIVE.paper, data, **options)
     pdf = finish(document.write_pdf(**options), facts, paragraph_keys(document))
     if signing is not None:
@@ -228,6 +241,10 @@ def handout_edition(renderer: Renderer, data: Data, product: Product, settings: 
 
 def archive_edition(renderer: Renderer, data: Data, product: Product, settings: Settings) -> Rendered:
     return archive(renderer, data, signing=settings.signing)
+
+
+def deposit_edition(renderer: Renderer, data: Data, product: Product, settings: Settings) -> Rendered:
+    return archive(renderer, data, deposit_facts(data), signing=settings.signing)
 
 
 def sign_on_edition(renderer: Renderer, data: Data, product: Product, settings: Settings) -> Rendered:

@@ -223,7 +223,7 @@ def _check_samples(groups: Sequence[Sequence[Pack]], samples: Sequence[bytes], s
     commits no pack that fails: the packs of one kind are tagged by the same steps. `samples`:
     each chunk's first pack, as its worker wrote it. Checked here, in the main process, after the
     workers: page-validation leaves threads that a fork must not copy. About 25 ms a pack checked."""
-    from appeal.verify.checks import accessible_check
+    from appeal.verify.conformance import accessible_check
 
     seen = set()
     for group, sample in zip(groups, samples, strict=True):

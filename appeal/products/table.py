@@ -78,6 +78,9 @@ ROWS = (
          accessible=True, summary="the handout on US Letter"),
     _row("archive", "appeal-archive.pdf", "archive", "a4", "editions:archive_edition", "archive.html",
          accessible=True, summary="the archival edition: PDF/A-3a and PDF/UA-1, its source data embedded"),
+    _row("deposit", "appeal-deposit.pdf", "deposit", "a4", "editions:deposit_edition", "archive.html",
+         accessible=True, summary="the deposit edition: the archive's pages as PDF/A-2a and PDF/UA-1, with "
+                                  "no embedded file, for repositories that accept none"),
     _row("press-a4", "press/appeal-a4.pdf", "press", "press-a4", "editions:press", "handout.html",
          reads=PRESS_READS, size=(595.2756, 841.8898), summary="for a print shop: PDF/X-4, A4 trim, bleed"),
     _row("press-a5", "press/appeal-a5.pdf", "press", "press-a5", "editions:press", "handout.html",

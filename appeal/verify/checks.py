@@ -33,11 +33,13 @@ from appeal.inputs.models import Appeal, load_appeal
 from appeal.inputs.translation import TRANSLATION_LIMIT, load_translation
 from appeal.layout.writing import writing
 from appeal.pdf.compare import COMPARE_DPI
+from appeal.pdf.later_revisions import validation_revision_problems
 from appeal.pdf.metadata import TOOL
 from appeal.pdf.pdfa import ENDORSEMENTS_MIME, SOURCE_MIME, SOURCE_NAME, TRANSLATION_NAME
 from appeal.pdf.revisions import changes, revisions, roles, signature_revision_problems, summary
 from appeal.pdf.text import reading_text
 from appeal.pdf.untrusted import Unreadable, preflight
+from appeal.verify.conformance import ARCHIVE_PROFILES, DEPOSIT_PROFILES, validation
 from appeal.verify.reading import (
     LETTER_KINDS,
     Check,
@@ -45,7 +47,9 @@ from appeal.verify.reading import (
     edition_kind,
     embedded_file,
     embedded_source,
+    given_sources,
     has_signature,
+    is_deposit,
     modified_at,
     open_pdf,
     read_mark,
@@ -89,7 +93,8 @@ def expected_texts(appeal: Appeal, endorsements: Endorsements | None = None) -> 
 
 
 def checks(data: bytes, name: str, trust: Sequence[Path] = (), rebuild: Path | None = None,
-           proven: dict | None = None) -> Iterator[Check]:
+           proven: dict | None = None, at: dt.datetime | None = None,
+           sources: Sequence[Path] | None = None) -> Iterator[Check]:
     """Each check in turn; stops early only where the next checks need what failed.
 
     The file is first read within bounds (untrusted.preflight) and its revisions are told apart:
@@ -97,9 +102,12 @@ def checks(data: bytes, name: str, trust: Sequence[Path] = (), rebuild: Path | N
     revision adding the signature, which must change nothing else. The edition's own checks then
     read the revision the build wrote. The build runs them all but the rebuild on every archive it
     writes (it is the rebuild); verify gives `rebuild`, the words to rebuild the edition with.
-    `proven` receives the source data once every check has held.
+    `proven` receives the source data once every check has held. A deposit edition carries no
+    source: `sources` are the files that stand in for it (`verify --source`), its data and, when
+    its colophon lists them, the published endorsements (a .csv file); without them its pages
+    cannot be proven.
     """
-    opened = yield from file_checks(data, name, trust)
+    opened = yield from file_checks(data, name, trust, at)
     if opened is None:
         return
     edition, signed, mark, kind = opened
@@ -114,7 +122,7 @@ def checks(data: bytes, name: str, trust: Sequence[Path] = (), rebuild: Path | N
                            "verify the archival edition (appeal-archive.pdf), which does")
         return
     results: list[bool] = []
-    for check in _edition_checks(edition, data, name, rebuild, mark, proven):
+    for check in _edition_checks(edition, data, name, rebuild, mark, proven, sources):
         results.append(check.ok)
         yield check
     if proven is not None and not all(results):
@@ -122,23 +130,31 @@ def checks(data: bytes, name: str, trust: Sequence[Path] = (), rebuild: Path | N
 
 
 def _edition_checks(edition: bytes, data: bytes, name: str, rebuild: Path | None, mark: Mark,
-                    proven: dict | None) -> Iterator[Check]:
+                    proven: dict | None, sources: Sequence[Path] | None = None) -> Iterator[Check]:
     with open_pdf(edition, name) as pdf:
         yield Check(mark.ours, f"made by {mark.creator}" if mark.ours else
                     f"not made by {TOOL}: xmp:CreatorTool is {mark.creator or 'missing'}")
-        source, check = embedded_source(pdf)
-        yield check
-        if source is None:
-            return
-        optional = {}  # the endorsements and a translation, when the archive has them
-        for name, mime, limit, what in (
-                (EMBEDDED_NAME, ENDORSEMENTS_MIME, ENDORSEMENTS_LIMIT, "the endorsements"),
-                (TRANSLATION_NAME, SOURCE_MIME, TRANSLATION_LIMIT, "the translation")):
-            optional[name], check = embedded_file(pdf, name, mime, limit, what)
-            if check is not None:
-                yield check
-                if optional[name] is None:
-                    return
+        deposit = is_deposit(pdf)
+        optional = {EMBEDDED_NAME: None, TRANSLATION_NAME: None}
+        if deposit:
+            source, optional[EMBEDDED_NAME], check = given_sources(pdf, sources or ())
+            yield check
+            if source is None:
+                return
+        else:
+            source, check = embedded_source(pdf)
+            yield check
+            if source is None:
+                return
+            # the endorsements and a translation, when the archive has them
+            for name, mime, limit, what in (
+                    (EMBEDDED_NAME, ENDORSEMENTS_MIME, ENDORSEMENTS_LIMIT, "the endorsements"),
+                    (TRANSLATION_NAME, SOURCE_MIME, TRANSLATION_LIMIT, "the translation")):
+                optional[name], check = embedded_file(pdf, name, mime, limit, what)
+                if check is not None:
+                    yield check
+                    if optional[name] is None:
+                        return
         endorsements_raw, translation_raw = optional[EMBEDDED_NAME], optional[TRANSLATION_NAME]
         modified = modified_at(pdf)
         right_to_left = writing(str(pdf.Root.get("/Lang", ""))).rtl
@@ -169,20 +185,20 @@ def _edition_checks(edition: bytes, data: bytes, name: str, rebuild: Path | None
         f"page text differs from the source at: {missing[0][:70]!r} ({len(missing)} passages)")
     if rebuild is not None and mark.ours:
         yield from compare_with_rebuild(edition, name, source, endorsements_raw, rebuild, mark, modified,
-                                        translation_raw)
-    yield from validation(data)
+                                        translation_raw, deposit)
+    yield from validation(data, DEPOSIT_PROFILES if deposit else ARCHIVE_PROFILES)
     if mark.ours:
         yield Check(True, f"edition: {mark.edition}; source SHA-256: {sha256}")
-    if proven is not None:
+    if proven is not None and not deposit:
         proven["source"] = source
         if translation_raw is not None:
             proven["translation"] = (translation.language, translation_raw)
 
 
-def file_checks(data: bytes, name: str, trust: Sequence[Path] = ()):
+def file_checks(data: bytes, name: str, trust: Sequence[Path] = (), at: dt.datetime | None = None):
     """The checks of the file as a whole, before any of its content is believed: read within bounds,
-    its signature, its revisions. Returns (the revision the build wrote, signed, the mark, the kind
-    of edition) when they hold, else None."""
+    its signature (validated as of `at`, or now), its revisions. Returns (the revision the build
+    wrote, signed, the mark, the kind of edition) when they hold, else None."""
     try:
         with open_pdf(data, name) as pdf:
             preflight(pdf)
@@ -197,17 +213,19 @@ def file_checks(data: bytes, name: str, trust: Sequence[Path] = ()):
         from appeal.pdf.signatures import signatures
 
         try:
-            reports = signatures(data, list(trust))
+            reports = signatures(data, list(trust), at)
         except Unreadable as exc:
             yield Check(False, f"not read further: {exc}")
             return None
-        yield from signature_checks(reports)
+        from appeal.verify.signature_lines import signature_checks
+
+        yield from signature_checks(reports, len(found))
         if len(reports) != 1:
             yield Check(False, f"it holds {len(reports)} signatures; an edition is signed once, "
                                "by its publisher")
             return None
-    expected = 2 if signed else 1
-    if len(found) != expected:
+    if (len(found) != 1 and not signed) or (len(found) < 2 and signed) or \
+            (signed and reports[0].covers not in (0, found[1].end)):  # signed in a later revision
         yield Check(False, _revisions_line(data, found, signed))
         return None
     edition = data[:found[0].end]
@@ -216,15 +234,30 @@ def file_checks(data: bytes, name: str, trust: Sequence[Path] = ()):
                     + (" (linearised for fast web view)" if len(found[0].sections) > 1 else ""))
         return edition, signed, mark, kind
     try:
-        with open_pdf(edition, name) as before, open_pdf(data, name) as after:
+        with open_pdf(edition, name) as before, open_pdf(data[:found[1].end], name) as after:
             preflight(before)
             problems = signature_revision_problems(before, after)
+        later = []
+        for number in range(2, len(found)):
+            with open_pdf(data[:found[number - 1].end], name) as before, \
+                    open_pdf(data[:found[number].end], name) as after:
+                preflight(after)
+                later += [f"revision {number + 1}: {problem}"
+                          for problem in validation_revision_problems(before, after)]
     except Unreadable as exc:
         yield Check(False, f"not read further: the revision before the signature: {exc}")
         return None
-    yield Check(not problems, "two revisions, the one written before signing and the signature's, which adds "
-                              "the signature and changes nothing else" if not problems else
-                "the signature's revision changes more than the signature: " + "; ".join(problems[:4]))
+    if later and not problems:
+        yield Check(False, _revisions_line(data, found, signed))
+        return None
+    extra = len(found) - 2
+    yield Check(not problems, (
+        "two revisions, the one written before signing and the signature's, which adds the signature and "
+        "changes nothing else" if not extra else
+        f"{len(found)} revisions: the one written before signing, the signature's, which adds the signature "
+        f"and changes nothing else, and {extra} of long-term validation, which add validation data and "
+        "document timestamps and change nothing else") if not problems else
+        "the signature's revision changes more than the signature: " + "; ".join(problems[:4]))
     return (edition, signed, mark, kind) if not problems else None
 
 
@@ -241,49 +274,25 @@ def _revisions_line(data: bytes, found: list, signed: bool) -> str:
         except (Unreadable, pikepdf.PdfError) as exc:
             what = f"cannot be compared ({exc})"
         parts.append(f"revision {number + 1} {what}")
-    allowed = ("a signed edition has two: the one written before signing and the signature's" if signed else
+    allowed = ("a signed edition has two: the one written before signing and the signature's, then only "
+               "revisions of long-term validation (validation data, document timestamps)" if signed else
                "an unsigned edition has one: an update appended to it changes what a reader opens")
     return f"the file has {len(found)} revisions; {'; '.join(parts)}; {allowed}"
 
 
-def signature_checks(reports) -> Iterator[Check]:
-    """The lines verify prints for each signature (pdf/signatures.py validates them)."""
-    for report in reports:
-        who = (f"signed by {report.signer}, certificate SHA-256 {report.fingerprint}, "
-               f"signing time {report.signed_at}")
-        if report.problem:
-            yield Check(False, f"{who}: the signature cannot be validated: {report.problem}")
-            continue
-        yield Check(report.intact, f"{who}: the signature is intact" if report.intact else
-                    f"{who}: the signature is NOT intact: the signed bytes were changed")
-        if report.weakness:
-            yield Check(False, f"the signer's key is {report.weakness}: anyone with the means could "
-                               "have made this signature")
-        yield Check(report.whole_file, "the signature covers the whole file: nothing was appended after it"
-                    if report.whole_file else "bytes were appended after signing (an incremental update): "
-                    "what they change is not covered by the signature")
-        if report.trusted is None:
-            yield Check(True, "the signer's certificate chain is not checked (give the certificate you "
-                              "trust with --trust CA.pem)", note=True)
-        else:
-            yield Check(report.trusted, "the signer's certificate chains to a certificate given with --trust"
-                        if report.trusted else "the signer's certificate does not chain to any certificate "
-                        "given with --trust")
-        if report.timestamp:
-            yield Check("NOT" not in report.timestamp, f"timestamp (RFC 3161): {report.timestamp}")
-
-
 def compare_with_rebuild(edition: bytes, name: str, source: bytes, endorsements: bytes | None,
                          words_path: Path, mark: Mark, modified: dt.datetime | None,
-                         translation: bytes | None = None) -> Iterator[Check]:
+                         translation: bytes | None = None, deposit: bool = False) -> Iterator[Check]:
     """Rebuild the archive from its embedded sources as the file says it was made (a translation's
-    from the original and the translation), and compare."""
+    from the original and the translation), and compare; a deposit edition from the sources given
+    for it."""
     from appeal.dates import source_date_epoch
     from appeal.inputs.load import load_data
     from appeal.layout.render import Renderer
     from appeal.products import editions
     from appeal.versions import stack
 
+    origin = "the source given for it" if deposit else "its embedded source"
     try:
         content = load_data(Path(f"{name}:{SOURCE_NAME}"), words_path,
                             Path(f"{name}:{EMBEDDED_NAME}") if endorsements is not None else None,
@@ -294,7 +303,7 @@ def compare_with_rebuild(edition: bytes, name: str, source: bytes, endorsements:
 
             content = translated_data(content, Path(f"{name}:{TRANSLATION_NAME}"), read_words(words_path),
                                       translation)
-        facts = editions.archive_facts(content)
+        facts = editions.deposit_facts(content) if deposit else editions.archive_facts(content)
         # The colophon prints the stack the file claims; the rebuild prints the same, and the
         # date of modification the file records.
         claimed = dataclasses.replace(facts, stack=mark.stack, modified=modified or facts.modified)
@@ -302,13 +311,13 @@ def compare_with_rebuild(edition: bytes, name: str, source: bytes, endorsements:
         with source_date_epoch(claimed.modified):
             rebuilt = editions.archive(Renderer(), content, claimed).data
     except UserError as exc:
-        yield Check(False, f"the edition cannot be rebuilt from its embedded source: {exc}")
+        yield Check(False, f"the edition cannot be rebuilt from {origin}: {exc}")
         return
     # The proof is chosen by this verifier, from its own stack and fingerprint, never by the file's
     # claims alone: when they agree, nothing but the bytes (or the same objects re-saved) will do.
     own = facts.fingerprint == mark.fingerprint and stack() == mark.stack
     if rebuilt == edition:
-        yield Check(True, "identical, byte for byte, to the edition rebuilt from its embedded source with "
+        yield Check(True, f"identical, byte for byte, to the edition rebuilt from {origin} with "
                           f"{'this stack and' if own else 'the stack it names and'} fingerprint "
                           f"{facts.fingerprint}: every page is as published")
         return
@@ -319,12 +328,12 @@ def compare_with_rebuild(edition: bytes, name: str, source: bytes, endorsements:
 
         differences = list(differences_from(edition, rebuilt, fonts=own))
     except Unreadable as exc:
-        yield Check(False, f"cannot be compared with the edition rebuilt from its embedded source: {exc}")
+        yield Check(False, f"cannot be compared with the edition rebuilt from its source: {exc}")
         return
     if own and not differences:
         yield Check(True, "the same objects as the rebuild, re-serialised: every object a reader reaches "
                           "(pages, their content, fonts, annotations, attachments, tags, outline, metadata) "
-                          "equals the one in the edition rebuilt from its embedded source with this stack "
+                          f"equals the one in the edition rebuilt from {origin} with this stack "
                           f"and fingerprint {facts.fingerprint}; only how they are stored differs (object "
                           "numbers, compression, cross-references), as when a repository re-saves a file")
         return
@@ -335,50 +344,38 @@ def compare_with_rebuild(edition: bytes, name: str, source: bytes, endorsements:
                           f"rebuild's; not compared byte for byte, as {made_by}")
         return
     for difference in differences[:12]:
-        yield Check(False, f"differs from the edition rebuilt from its embedded source: {difference}")
+        yield Check(False, f"differs from the edition rebuilt from {origin}: {difference}")
     if not own:
         yield Check(False, f"note: {made_by}; a difference may come from that: for a byte-for-byte rebuild, "
                            "install the stack the file names and check out the commit with its fingerprint")
 
 
-def validation(data: bytes, profiles: Sequence[tuple[str, str]] = (("3a", "PDF/A-3a"), ("ua1", "PDF/UA-1"))
-               ) -> Iterator[Check]:
-    """PDF/A-3a and PDF/UA-1 (or the `profiles` given) by the page-validation rules, failed rules
-    named. Run it in a process that forks no worker afterwards that validates too: page-validation
-    leaves threads behind, and a fork copies their locks but not them."""
-    import tempfile
-
-    import page
-
-    # page-validation reads a file by its name.
-    with tempfile.NamedTemporaryFile(suffix=".pdf") as file:
-        file.write(data)
-        file.flush()
-        for profile, label in profiles:
-            report = page.validate_pdf(file.name, profile=profile)
-            failed = sorted({f.rule_id for f in report.failures})
-            yield Check(report.is_compliant and not failed,
-                        f"{label}: {'no failed rules' if not failed else 'failed ' + ', '.join(failed[:6])}")
-
-
-def accessible_check(data: bytes, name: str) -> None:
-    """A UserError unless an edition read on a screen (a handout, a sign-on sheet) passes PDF/UA-1:
-    the build writes none that does not."""
+def deposit_check(data: bytes, name: str) -> None:
+    """A UserError unless a deposit edition just built embeds no file and passes PDF/A-2a and
+    PDF/UA-1 (its pages are the archive's, made from the same data in the same build)."""
     from appeal.pdf.pdfua import orphans
 
-    failed = [check.line() for check in validation(data, (("ua1", "PDF/UA-1"),)) if not check.ok]
+    failed = [check.line() for check in file_checks(data, name) if not check.ok]
+    failed += [check.line() for check in validation(data, DEPOSIT_PROFILES) if not check.ok]
     with open_pdf(data, name) as pdf:
+        if "/AF" in pdf.Root or pdf.attachments:
+            failed.append("it embeds a file")
         untagged = orphans(pdf)
     if untagged:
         failed.append(f"{untagged} marked-content sequences that no structure element reaches")
     if failed:
-        raise UserError(f"{name}: the edition just built is not PDF/UA-1 ({'; '.join(failed)}), so the "
-                        "build stops and writes nothing; this is a fault of the tool or of a template")
+        raise UserError(f"{name}: the deposit edition just built fails its checks, so the build stops and "
+                        "writes nothing:\n  " + "\n  ".join(failed))
 
 
 def self_check(data: bytes, name: str) -> None:
     """The checks of verify but the rebuild, on an archive just built: a build never hands out an
-    archive that fails them (a UserError lists the failures, and nothing is written)."""
+    archive that fails them (a UserError lists the failures, and nothing is written); a deposit
+    edition's, which carries no source to check its pages against (deposit_check)."""
+    with open_pdf(data, name) as pdf:
+        if is_deposit(pdf):
+            deposit_check(data, name)
+            return
     failed = [check.line() for check in checks(data, name) if not check.ok]
     if failed:
         raise UserError(f"{name}: the archive just built fails verify, so the build stops and writes "

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from io import BytesIO
+from pathlib import Path
 
 import pikepdf
 
@@ -130,3 +132,37 @@ def edition_kind(pdf: pikepdf.Pdf, mark: Mark) -> str | None:
         return mark.edition
     match = _MARK.fullmatch(str(pdf.docinfo.get("/Creator", "")))
     return match["kind"].split(",")[0] if match else None
+
+
+def is_deposit(pdf: pikepdf.Pdf) -> bool:
+    """A deposit edition: PDF/A-2 (pdfaid:part 2), which this tool writes for nothing else."""
+    with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
+        return str(meta.get("pdfaid:part", "")) == "2"
+
+
+def given_sources(pdf: pikepdf.Pdf, sources: Sequence[Path]) -> tuple[bytes | None, bytes | None, Check]:
+    """What stands in for a deposit edition's source (`verify --source`): the appeal's data, and the
+    published endorsements given as a .csv file; and the check line about them."""
+    from appeal.inputs.endorsements import LIMIT as ENDORSEMENTS_LIMIT
+    from appeal.inputs.source import read_limited
+
+    embedded = pdf.Root.get("/Names", {}).get("/EmbeddedFiles") is not None or "/AF" in pdf.Root
+    if embedded:
+        return None, None, Check(False, "a deposit edition (PDF/A-2) that embeds files: this tool writes "
+                                        "none that does")
+    if not sources:
+        return None, None, Check(False, "a deposit edition: it carries no source, by design, so nothing in "
+                                        "it proves its pages; give the appeal's data with --source "
+                                        "appeal.yaml (the archival edition of the same date embeds it: "
+                                        "verify --extract)")
+    data = [path for path in sources if path.suffix.lower() != ".csv"]
+    csv = [path for path in sources if path.suffix.lower() == ".csv"]
+    if len(data) != 1 or len(csv) > 1:
+        raise UserError("--source: give the appeal's data once, and the published endorsements (.csv) at "
+                        "most once")
+    source = read_limited(data[0], "the appeal's data (--source)", APPEAL_LIMIT)
+    endorsements = read_limited(csv[0], "the published endorsements (--source)", ENDORSEMENTS_LIMIT) \
+        if csv else None
+    given = f"{data[0]} ({len(source)} bytes)" + (f", {csv[0]} ({len(endorsements)} bytes)" if csv else "")
+    return source, endorsements, Check(True, f"a deposit edition, which carries no file: its source given "
+                                             f"with --source: {given}")

@@ -40,8 +40,10 @@ def _extract_target(target: Path) -> None:
         raise UserError(f"--extract {target}: the folder {target.parent} does not exist")
 
 
-def run(path: Path, extract: Path | None, words_path: Path, trust: Sequence[Path] = ()) -> int:
-    """`build.py verify`: print one line per check; 0 when every check holds, 1 otherwise."""
+def run(path: Path, extract: Path | None, words_path: Path, trust: Sequence[Path] = (),
+        at: dt.datetime | None = None, sources: Sequence[Path] = ()) -> int:
+    """`build.py verify`: print one line per check; 0 when every check holds, 1 otherwise. `at`: the
+    date as of which a signature is validated (default now)."""
     if extract is not None:
         _extract_target(extract)
         folder = extract.parent / "translations"  # where a translated archive's translation goes
@@ -51,7 +53,8 @@ def run(path: Path, extract: Path | None, words_path: Path, trust: Sequence[Path
     data = read_limited(path, "archival edition to verify", PDF_LIMIT)
     results, lines, proven = [], [], {}
     try:
-        for check in checks(data, str(path), trust, rebuild=words_path, proven=proven):
+        for check in checks(data, str(path), trust, rebuild=words_path, proven=proven, at=at,
+                            sources=sources):
             print(printable(check.line()), flush=True)
             results.append(check.ok)
             lines.append(check)
@@ -86,6 +89,11 @@ def _verdict(lines: list[Check], trust: Sequence[Path]) -> str:
     """What a verified file has been proven to be, and no more."""
     signed = any(line.what.startswith("signed by ") for line in lines)
     letters = any(line.what.startswith(("a letter pack", "a print file")) for line in lines)
+    if any(line.what.startswith("a deposit edition") for line in lines):
+        return ("verified: the deposit edition of the appeal: its pages are the ones the source given with "
+                "--source gives (rebuilt and compared above)" + (
+                    ", and it is unchanged since it was signed by a certificate you trust" if signed and trust
+                    else "; who published it only the campaign's signature proves (--trust)"))
     if letters:
         return ("verified: a letter pack of this tool, unchanged since it was signed" +
                 ("" if trust else "; who signed it is proven only with --trust (the campaign's certificate)"))
@@ -99,7 +107,7 @@ def _verdict(lines: list[Check], trust: Sequence[Path]) -> str:
     return proof + "only the campaign's signature does (verify the signed edition with --trust campaign.pem)"
 
 
-def sign_edition(path: Path, out: Path | None, signing) -> int:
+def sign_edition(path: Path, out: Path | None, signing, sources: Sequence[Path] = ()) -> int:
     """`build.py sign`: sign an archival edition or a letter pack (in its empty signature field)
     or the print file (in a new invisible one), once it passes verify's checks: an archive every
     one of them (the rebuild included), a letter pack those of the file (read within bounds, one
@@ -131,7 +139,8 @@ def sign_edition(path: Path, out: Path | None, signing) -> int:
     if recorded is None:
         raise UserError(f"{path}: records no modification date to sign at")
     if mark.ours:
-        failed = [check for check in checks(data, str(path), DATA_DIR / "words.yaml") if not check.ok]
+        failed = [check for check in checks(data, str(path), DATA_DIR / "words.yaml", sources=sources)
+                  if not check.ok]
         if failed:
             raise UserError(f"{path}: not signed: it fails verify's checks:\n  " +
                             "\n  ".join(check.line() for check in failed[:6]))
@@ -140,7 +149,39 @@ def sign_edition(path: Path, out: Path | None, signing) -> int:
         self_check(signed, str(path))
     target = out or path
     write_atomically(target, signed)
-    print(printable(f"{target}  signed by {signing.key.subject}  {len(signed) / 1000:.1f} kB"))
+    level = "B-LTA" if signing.ltv else "B-T" if signing.stamper else "B-B"
+    print(printable(f"{target}  signed by {signing.key.subject}, PAdES {level}  {len(signed) / 1000:.1f} kB"))
+    return 0
+
+
+def extend_edition(path: Path, out: Path | None, timestamp_url: str, trust: Sequence[Path]) -> int:
+    """`build.py sign --extend`: a file signed at PAdES B-LTA by this tool, its checks holding, gets
+    fresh validation data for its newest timestamp and a new document timestamp, as one more
+    revision; the revisions before it stay byte for byte."""
+    from appeal.pdf import ltv
+    from appeal.pdf.sign import timestamper, trusted_certificates
+
+    data = read_limited(path, "PDF to extend", PDF_LIMIT)
+    failed = [check for check in file_checks(data, str(path)) if not check.ok]
+    if failed:
+        raise UserError(f"{path}: not extended: it fails verify's checks:\n  " +
+                        "\n  ".join(check.line() for check in failed[:6]))
+    with open_pdf(data, str(path)) as pdf:
+        if not has_signature(pdf):
+            raise UserError(f"{path}: is not signed; sign it with --key and --ltv first")
+        mark = read_mark(pdf)
+    anchors = [*ltv.roots_in(data), *(root for trusted in trust for root in trusted_certificates(trusted))]
+    try:
+        context = ltv.validation_context(anchors, fetching=True)
+        extended = ltv.extend(data, timestamper(timestamp_url), context)
+    except UserError as exc:
+        raise UserError(f"{path}: not extended: {exc}") from None
+    if mark.ours:
+        self_check(extended, str(path))
+    target = out or path
+    write_atomically(target, extended)
+    print(printable(f"{target}  extended: a new document timestamp from {timestamp_url}  "
+                    f"{len(extended) / 1000:.1f} kB"))
     return 0
 
 
