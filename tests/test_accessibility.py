@@ -128,6 +128,7 @@ def test_firefoxs_viewer_finds_every_word_broken_at_a_line_end(built):
     edition. With WeasyPrint's U+2010 hyphen it found none of them (measured: docs/design.md)."""
     import pypdfium2
 
+    searches = {}
     for name in ("appeal-a4.pdf", "appeal-letter.pdf", "appeal-archive.pdf", "press/appeal-a5.pdf"):
         document = pypdfium2.PdfDocument(built / name)
         text = " ".join(document[n].get_textpage().get_text_range() for n in range(len(document)))
@@ -137,8 +138,12 @@ def test_firefoxs_viewer_finds_every_word_broken_at_a_line_end(built):
                   if f"{before}-{after}" not in source}
         assert len(broken) >= 4, (name, broken)
         queries = [*sorted(broken), "international security"]
-        result = subprocess.run(["node", str(PDFJS / "find.mjs"), str(built / name), *queries],
-                                capture_output=True, text=True, timeout=120, check=True).stdout
+        command = ["node", str(PDFJS / "find.mjs"), str(built / name), *queries]
+        searches[name] = queries, subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                                   text=True)
+    for name, (queries, search) in searches.items():  # the four files searched at once
+        result, _ = search.communicate(timeout=120)
+        assert search.returncode == 0, name
         # PDF.js warns on stdout that it cannot render without a canvas: only the counts are read.
         counts = dict(line.split("\t") for line in result.splitlines() if "\t" in line)
         assert all(int(counts[query]) >= 1 for query in queries), (name, counts)
