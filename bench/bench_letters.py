@@ -1,13 +1,16 @@
 """Benchmark: a whole parliament's letters, the assembled way beside the naive way, in one run.
 
-    python bench/bench_letters.py [--count 1100] [--naive 20] [--runs 1] [--sign]
+    python bench/bench_letters.py [--count 1100] [--naive 20] [--runs 1] [--sign [LEVEL,...]]
 
 Makes COUNT synthetic recipients, runs `build.py letters` on them in a fresh process (wall time,
 ms per pack, peak memory of the process and its workers, every file checked to be there), then
 renders NAIVE packs the naive way in this process (one full WeasyPrint render of letter and
-appeal per pack, warm) and prints the ratio. With --sign, the same build again with
-`--sign-key` (a throwaway RSA-2048 key made for the run, never kept), in the same run, and what
-signing adds per pack. The machine may be shared: compare within a run.
+appeal per pack, warm) and prints the ratio. With --sign, the same build again signed at each
+level (default all: B-B with RSA-2048 and with RSA-3072 behind a password, as the README makes
+one; B-T and B-LTA with RSA-3072), its keys issued by a throwaway CA whose time-stamping
+authority and OCSP responder this process serves on 127.0.0.1 (tests/pki.py), every run taking
+the variants in turn; what each adds per pack against the unsigned build of the same run
+(medians), and what a signed pack weighs. The machine may be shared: compare within a run.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "tests"))  # pki.py: the throwaway authorities
 
 from bench_build import build_measured, machine  # noqa: E402
 
@@ -36,33 +40,31 @@ def synthetic_recipients(count: int) -> dict:
          "salutation": "Dear Member of Parliament"} for n in range(1, count + 1)]}
 
 
-def throwaway_key(folder: Path) -> Path:
-    """A self-signed RSA-2048 signing certificate in a PKCS#12 file without a password."""
-    import datetime as dt
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.hazmat.primitives.serialization import pkcs12
-    from cryptography.x509.oid import NameOID
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Benchmark signer")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-                   .serial_number(1).not_valid_before(now - dt.timedelta(days=1))
-                   .not_valid_after(now + dt.timedelta(days=1)).sign(key, hashes.SHA256()))
-    path = folder / "benchmark.p12"
-    path.write_bytes(pkcs12.serialize_key_and_certificates(b"bench", key, certificate, None,
-                                                           serialization.NoEncryption()))
-    return path
+LEVELS = ("B-B-2048", "B-B", "B-T", "B-LTA")
+PASSWORD = b"correct horse battery staple"
 
 
-def assembled(recipients: Path, out: Path, count: int, key: Path | None = None) -> tuple[float, int]:
+def signing_variants(folder: Path, pki, levels) -> dict[str, tuple[list[str], dict]]:
+    """The build options and environment of each level, with keys issued by the throwaway CA."""
+    variants = {}
+    keys = {size: pki.signer(folder, f"rsa{size}", key_size=size, password=PASSWORD if size == 3072 else None)
+            for size in (2048, 3072)}
+    for level in levels:
+        size = 2048 if level == "B-B-2048" else 3072
+        options = ["--sign-key", str(keys[size])]
+        if level in ("B-T", "B-LTA"):
+            options += ["--timestamp-url", pki.tsa_url]
+        if level == "B-LTA":
+            options += ["--ltv"]
+        variants[level] = options, {"APPEAL_SIGN_PASSWORD": PASSWORD.decode() if size == 3072 else ""}
+    return variants
+
+
+def assembled(recipients: Path, out: Path, count: int, options: list[str] = (),
+              environment: dict | None = None) -> tuple[float, int]:
     """Wall seconds and peak memory (bytes) of `build.py letters` in a fresh process."""
     seconds, peak, _ = build_measured(["letters", "--recipients", str(recipients), "--out", str(out),
-                                       *(["--sign-key", str(key)] if key else [])],
-                                      {"APPEAL_SIGN_PASSWORD": ""})
+                                       *options], environment or {"APPEAL_SIGN_PASSWORD": ""})
     written = len(list((out / "letters").glob("*.pdf")))
     if written != count or not (out / "letters.pdf").is_file():
         raise SystemExit(f"expected {count} packs and letters.pdf, found {written}")
@@ -96,8 +98,12 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=1100, help="recipients (default 1100)")
     parser.add_argument("--naive", type=int, default=20, help="packs rendered the naive way (default 20)")
     parser.add_argument("--runs", type=int, default=1, help="runs of the assembled way (median)")
-    parser.add_argument("--sign", action="store_true", help="also build signed, and compare")
+    parser.add_argument("--sign", nargs="?", const=",".join(LEVELS), metavar="LEVEL,...",
+                        help=f"also build signed at these levels, and compare (default: {','.join(LEVELS)})")
     args = parser.parse_args()
+    levels = [level for level in (args.sign or "").split(",") if level]
+    if any(level not in LEVELS for level in levels):
+        parser.error(f"--sign: levels among {', '.join(LEVELS)}")
 
     from appeal.build.workers import workers
     from appeal.versions import stack
@@ -107,13 +113,26 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         recipients = Path(folder) / "recipients.yaml"
         recipients.write_text(yaml.safe_dump(synthetic_recipients(args.count)), encoding="utf-8")
-        results = [assembled(recipients, Path(folder) / f"out{run}", args.count) for run in range(args.runs)]
+        pki = None
+        if levels:
+            from pki import PKI
+
+            pki = PKI()
+            variants = signing_variants(Path(folder), pki, levels)
+        results, signed, sizes = [], {level: [] for level in levels}, {}
+        try:
+            for run in range(args.runs):  # the variants in turn, each run
+                results.append(assembled(recipients, Path(folder) / f"out{run}", args.count))
+                for level in levels:
+                    out = Path(folder) / f"{level}-{run}"
+                    signed[level].append(assembled(recipients, out, args.count, *variants[level]))
+                    sizes[level] = _median_pack(out)
+        finally:
+            if pki is not None:
+                pki.stop()
+        unsigned_size = _median_pack(Path(folder) / "out0")
         seconds = statistics.median(s for s, _ in results)
         peak = max(p for _, p in results)
-        if args.sign:
-            key = throwaway_key(Path(folder))
-            signed = [assembled(recipients, Path(folder) / f"signed{run}", args.count, key)
-                      for run in range(args.runs)]
         per_pack_naive = naive(recipients, args.naive)
     per_pack = seconds / args.count
     print(f"assembled, build.py letters, {args.count} packs, {workers()} workers: "
@@ -122,13 +141,22 @@ def main() -> int:
     print(f"naive, one render per pack, {args.naive} packs in-process: "
           f"{per_pack_naive * 1000:.0f} ms per pack")
     print(f"assembled is {per_pack_naive / per_pack:.0f} times faster than naive")
-    if args.sign:
-        signed_seconds = statistics.median(s for s, _ in signed)
-        print(f"signed, build.py letters --sign-key, {args.count} packs and the print file: "
-              f"{signed_seconds:.2f} s wall, {signed_seconds / args.count * 1000:.1f} ms per pack, "
-              f"peak memory {max(p for _, p in signed) / 2**20:.0f} MB; signing adds "
-              f"{(signed_seconds - seconds) / args.count * 1000:.1f} ms per pack")
+    for level in levels:
+        runs = signed[level]
+        pairs = zip(runs, results, strict=True)  # each signed build against the unsigned one of its run
+        added = statistics.median((signed_s - unsigned_s) / args.count * 1000
+                                  for (signed_s, _), (unsigned_s, _) in pairs)
+        key = "RSA-2048" if level == "B-B-2048" else "RSA-3072, with a password"
+        print(f"signed {level.removesuffix('-2048')} ({key}), {args.count} packs and the print file: "
+              f"{statistics.median(s for s, _ in runs):.2f} s wall, "
+              f"{statistics.median(s for s, _ in runs) / args.count * 1000:.1f} ms per pack, peak memory "
+              f"{max(p for _, p in runs) / 2**20:.0f} MB; signing adds {added:.1f} ms per pack; a pack "
+              f"{sizes[level] / 1000:.1f} kB (unsigned {unsigned_size / 1000:.1f} kB)")
     return 0
+
+
+def _median_pack(out: Path) -> float:
+    return statistics.median(path.stat().st_size for path in (out / "letters").glob("*.pdf"))
 
 
 if __name__ == "__main__":

@@ -63,6 +63,7 @@ class PKI:
     def __post_init__(self) -> None:
         self._issued: dict[int, Issued] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server.handle_error = lambda request, address: None  # a client gone: not our failure
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

@@ -25,6 +25,7 @@ signed document.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Iterable
 from io import BytesIO
 from pathlib import Path
@@ -57,28 +58,31 @@ def kept_metadata_writer(stream: BinaryIO):
     return Writer(stream, strict=False)
 
 
-def validation_context(anchors: Iterable = (), *, fetching: bool):
+def validation_context(anchors: Iterable = (), *, fetching: bool, known=None):
     """pyHanko's validation context: `anchors` (asn1crypto certificates) and the roots of Mozilla's
     CA list as certifi ships it (what `requests` trusts for HTTPS; the same on every machine, where
     the operating system's list is not) trusted, revocation required for every certificate of a
     path; fetching over HTTP with `requests` (one event loop per call of pyHanko's synchronous API)
-    or none at all."""
+    or none at all. With `known`, an earlier context, what it fetched is kept (the status of a
+    certificate is then asked once a run)."""
     from pyhanko_certvalidator import ValidationContext
     from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 
     return ValidationContext(
         trust_roots=[*anchors, *_public_roots()], allow_fetching=fetching, revocation_mode="hard-fail",
-        fetcher_backend=RequestsFetcherBackend(per_request_timeout=FETCH_TIMEOUT) if fetching else None)
+        fetcher_backend=RequestsFetcherBackend(per_request_timeout=FETCH_TIMEOUT) if fetching else None,
+        ocsps=known.ocsps if known else None, crls=known.crls if known else None)
 
 
-def _public_roots() -> list:
+@functools.cache
+def _public_roots() -> tuple:
     """The root certificates of Mozilla's CA list, from certifi (a dependency of `requests`)."""
     import certifi
     from asn1crypto import pem
     from asn1crypto import x509 as asn1
 
     with open(certifi.where(), "rb") as bundle:
-        return [asn1.Certificate.load(der) for _, _, der in pem.unarmor(bundle.read(), multiple=True)]
+        return tuple(asn1.Certificate.load(der) for _, _, der in pem.unarmor(bundle.read(), multiple=True))
 
 
 def _run(coroutine):
