@@ -234,7 +234,7 @@ def test_the_build_writes_no_archive_that_fails_verify(earlier_build, monkeypatc
             return out.getvalue()
 
     monkeypatch.setattr(archive, "finish", without_output_intent)
-    assert main(["--out", str(earlier_build)]) == 2
+    assert main(["--out", str(earlier_build), "--force"]) == 2
     err = capsys.readouterr().err
     assert "the archive just built fails verify" in err and "FAIL  PDF/A-3a: failed" in err
     assert snapshot(earlier_build) == before

@@ -23,6 +23,10 @@ def build(plan: Plan) -> int:
 
     started = time.perf_counter()
     request = plan.request
+    from appeal.build.current import RECORD, made_record, recorded
+
+    # What the build is made from, read before anything is (a file saved meanwhile differs next time).
+    made_from = made_record(plan)
     loaded = load(plan)
     data, mailing, settings = loaded.data, loaded.mailing, loaded.settings
     renderer = Renderer()
@@ -54,7 +58,15 @@ def build(plan: Plan) -> int:
         for product, _ in chosen:
             check_product(made[product.filename], product)
         raise_if_stopped()
-        staging.commit(lambda staging: lines.append(str(staging.add(CHECKSUMS, checksums(staging, digests)))))
+        def finish(staging) -> None:
+            sums = checksums(staging, digests)
+            if made_from is not None:
+                staging.add(RECORD, recorded(made_from, sums))
+            elif (request.out / RECORD).exists():
+                staging.remove(RECORD)  # a signed build: never taken as unchanged
+            lines.append(str(staging.add(CHECKSUMS, sums)))  # put in place last
+
+        staging.commit(finish)
     notes = [*(data.endorsements.notes if data.endorsements else ()), *(mailing.fallbacks if mailing else ()),
              *loaded.placeholders]
     for note in staging.recovered + notes:

@@ -102,7 +102,7 @@ def _languages(request: Request) -> tuple[tuple[Path, ...], bool, tuple[str, ...
     """The translations a build makes editions of, whether it makes the original's, and the tags
     named that no translation has (held to the original's language once it is read): with no
     --language, the original and every translation in the folder; `all` is that too."""
-    from appeal.inputs.models import lookup
+    from appeal.inputs.text import lookup
 
     folder = request.translation_folder
     if request.translations is not None and not folder.is_dir():

@@ -44,6 +44,7 @@ class Request:
     final: bool = False  # refuse the examples' placeholders (inputs/placeholders.py)
     languages: tuple[str, ...] = ()  # named with --language; none: the original and every translation
     translations: Path | None = None  # the folder of translations (None: data/translations/)
+    force: bool = False  # build even when the output folder holds what this build would write
     debug: bool = False
 
     @property

@@ -87,7 +87,8 @@ def request_from(args: argparse.Namespace) -> Request:
         recipients=args.recipients, letter=args.letter, shard=parse_shard(shard) if shard else None,
         marks=getattr(args, "marks", False), output_profile=getattr(args, "output_profile", None),
         signer=signer, final=getattr(args, "final", False), debug=args.debug,
-        languages=tuple(args.language or ()), translations=args.translations)
+        force=getattr(args, "force", False), languages=tuple(args.language or ()),
+        translations=args.translations)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -100,6 +101,12 @@ def _run(args: argparse.Namespace) -> int:
         plan = settle(request)
         if args.command == "check":
             return check(plan)
+        if not request.force:
+            from appeal.build.current import up_to_date
+
+            if (line := up_to_date(plan)) is not None:
+                print(printable(line))
+                return 0
         from appeal.build.pipeline import build
 
         return build(plan)

@@ -31,6 +31,12 @@ Run `python build.py COMMAND --help` for a command's options. Exit status: 0 don
 2 a problem with the input (the message names file, line and key), 1 anything else."""
 
 
+def _force_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--force", action="store_true",
+                        help="build even when the output folder already holds what this build would write "
+                             "(by default such a build says so and writes nothing)")
+
+
 def _final_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--final", action="store_true",
                         help="for what is printed or sent: refuse to build while the data still holds "
@@ -64,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
                             "(default: the bundled FOGRA39 profile)")
     _letter_options(build)
     _final_option(build)
+    _force_option(build)
     _signing_options(build, "--sign-key", "sign the archival edition and the letters with this PKCS#12 key")
     # The commands that read the data: their options are the build's.
     for name, help_text, description in (
@@ -82,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
         _letter_options(command)
         if name == "letters":
             _final_option(command)
+            _force_option(command)
             _signing_options(command, "--sign-key",
                              "sign every pack and the print file with this PKCS#12 key")
     verify = commands.add_parser(

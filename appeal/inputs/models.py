@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from appeal.inputs.source import Problem, Source, duplicates, read_or_parse, read_yaml
+from appeal.inputs.text import lookup
 
 
 def _not_blank(text: str) -> str:
@@ -47,21 +48,6 @@ def _bcp47(tag: str) -> str:
 
 def is_language_tag(text: str) -> bool:
     return _BCP47.fullmatch(text) is not None
-
-
-def lookup(tag: str, available) -> str | None:
-    """The entry of `available` that serves language `tag`, by BCP 47 lookup (RFC 4647, 3.4): the
-    tag itself, then with its last subtag removed, and so on (en-GB-oxendict, en-GB, en), ignoring
-    case. None when none does."""
-    by_case = {str(key).lower(): key for key in available}
-    subtags = tag.lower().split("-")
-    while subtags:
-        if "-".join(subtags) in by_case:
-            return by_case["-".join(subtags)]
-        subtags.pop()
-        if subtags and len(subtags[-1]) == 1:  # a singleton (x-, u-) never ends a range
-            subtags.pop()
-    return None
 
 
 # What the JSON Schemas (build.py schema) say besides the types: an editor underlines these as

@@ -46,3 +46,18 @@ def refusal(text: str) -> str | None:
 
 def normalise(text: str) -> str:
     return unicodedata.normalize("NFC", text)
+
+
+def lookup(tag: str, available) -> str | None:
+    """The entry of `available` that serves language `tag`, by BCP 47 lookup (RFC 4647, 3.4): the
+    tag itself, then with its last subtag removed, and so on (en-GB-oxendict, en-GB, en), ignoring
+    case. None when none does."""
+    by_case = {str(key).lower(): key for key in available}
+    subtags = tag.lower().split("-")
+    while subtags:
+        if "-".join(subtags) in by_case:
+            return by_case["-".join(subtags)]
+        subtags.pop()
+        if subtags and len(subtags[-1]) == 1:  # a singleton (x-, u-) never ends a range
+            subtags.pop()
+    return None

@@ -10,9 +10,12 @@ import tempfile
 import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from appeal.inputs.source import Loc, Problem, Source
 from appeal.paths import FONT_DIR
+
+if TYPE_CHECKING:  # the package imports this module first: it must not load pydantic for everyone
+    from appeal.inputs.source import Loc, Source
 
 # Characters Pango lays out without drawing a glyph: line ends and tabs (the data may hold no others).
 _NOT_DRAWN = {"\n", "\t"}
@@ -94,6 +97,8 @@ def missing_glyph(text: str) -> str | None:
 
 def check_coverage(texts: Iterable[tuple[Loc, str]], source: Source) -> None:
     """Fail, naming the character, its key path and the fonts searched, if a face lacks a glyph."""
+    from appeal.inputs.source import Problem
+
     for loc, text in texts:
         problem = missing_glyph(text)
         if problem:
