@@ -107,6 +107,27 @@ def reading_pages(pdf_data: bytes, right_to_left: bool = False) -> list[str]:
             page.obj.Contents = pdf.make_stream(pikepdf.unparse_content_stream(kept))
         copy = BytesIO()
         pdf.save(copy)
-    copy.seek(0)
-    read = _right_to_left_text if right_to_left else (lambda page: page.extract_text() or "")
-    return [read(page) for page in PdfReader(copy).pages]
+    if right_to_left:
+        copy.seek(0)
+        return [_right_to_left_text(page) for page in PdfReader(copy).pages]
+    return _pdfium_pages(copy.getvalue())
+
+
+def _pdfium_pages(pdf_data: bytes) -> list[str]:
+    """Each page's text as PDFium reads it (Chrome's engine; twenty times faster than pypdf's
+    reading, which the archive's check paid on every build: 0.2 s of 4 pages), with its line ends
+    as line feeds and a hyphen it joined at a line's end (U+FFFE) given back as one."""
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(pdf_data)
+    try:
+        pages = []
+        for number in range(len(document)):
+            page = document[number]
+            textpage = page.get_textpage()
+            pages.append(textpage.get_text_range().replace("\r\n", "\n").replace("\ufffe", "-\n"))
+            textpage.close()
+            page.close()
+        return pages
+    finally:
+        document.close()
