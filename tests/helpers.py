@@ -20,8 +20,13 @@ def squash(text: str) -> str:
 
 
 def page_texts(pdf: Path | PdfReader) -> list[str]:
-    reader = pdf if isinstance(pdf, PdfReader) else PdfReader(pdf)
-    return [page.extract_text() or "" for page in reader.pages]
+    """Each page's text as PDFium reads it (fast), or as pypdf does when given a pypdf reader;
+    line ends as line feeds, a hyphen PDFium joined at a line's end given back as one."""
+    if isinstance(pdf, PdfReader):
+        return [page.extract_text() or "" for page in pdf.pages]
+    from appeal.pdf.text import pdfium_pages
+
+    return pdfium_pages(Path(pdf).read_bytes())
 
 
 def without_footer(text: str) -> str:

@@ -324,18 +324,18 @@ def test_pyhankos_xmp_rewrite_keeps_rdf_valid_which_signing_here_never_needs(sig
         assert dict(after.docinfo.items()).keys() == dict(before.docinfo.items()).keys()
 
 
-def test_a_build_signs_the_archive_the_deposit_and_the_letters_for_the_long_term(tmp_path, capsys):
+def test_a_build_signs_the_archive_and_the_letters_for_the_long_term(tmp_path, capsys):
     pki = PKI()
     try:
         key = pki.signer(tmp_path)
         out = tmp_path / "out"
-        assert main(["--edition", "archive", "--edition", "deposit", "--edition", "letters", "--sign-key",
-                     str(key), "--timestamp-url", pki.tsa_url, "--ltv", "--out", str(out)]) == 0
+        assert main(["--edition", "archive", "--edition", "letters", "--sign-key", str(key),
+                     "--timestamp-url", pki.tsa_url, "--ltv", "--out", str(out)]) == 0
     finally:
         pki.stop()
     capsys.readouterr()
     packs = sorted((out / "letters").glob("*.pdf"))
-    for path in (out / "appeal-archive.pdf", out / "appeal-deposit.pdf", packs[0], out / "letters.pdf"):
+    for path in (out / "appeal-archive.pdf", packs[0], out / "letters.pdf"):
         lines = [check.line() for check in file_checks(path.read_bytes(), path.name)]
         assert "note  PAdES baseline B-LTA: a signature, its timestamp, the validation data of their " \
                "certificates and document timestamps over them" in lines, (path, lines)

@@ -110,10 +110,10 @@ def reading_pages(pdf_data: bytes, right_to_left: bool = False) -> list[str]:
     if right_to_left:
         copy.seek(0)
         return [_right_to_left_text(page) for page in PdfReader(copy).pages]
-    return _pdfium_pages(copy.getvalue())
+    return pdfium_pages(copy.getvalue())
 
 
-def _pdfium_pages(pdf_data: bytes) -> list[str]:
+def pdfium_pages(pdf_data: bytes) -> list[str]:
     """Each page's text as PDFium reads it (Chrome's engine; twenty times faster than pypdf's
     reading, which the archive's check paid on every build: 0.2 s of 4 pages), with its line ends
     as line feeds and a hyphen it joined at a line's end (U+FFFE) given back as one."""
