@@ -74,7 +74,7 @@ def test_anything_that_would_change_a_byte_builds(folder, tmp_path, change, caps
         made["tool"] = "0" * 64
         (folder / RECORD).write_text(json.dumps(made), encoding="utf-8")
     elif change == "force":
-        args.append("--force")
+        args.append("--force")  # builds, and its record serves the next build without --force
     elif change == "other editions":
         args += ["--edition", "letter"]
     elif change == "epoch":
@@ -123,3 +123,10 @@ def test_a_planted_checksums_file_reaches_nothing_outside_the_folder(folder, cap
 
         plan = settle(request_from(_parser().parse_args(["build", *SMALL, "--out", str(folder)])))
         assert up_to_date(plan) is None, name
+
+
+def test_a_forced_build_leaves_a_record_the_next_build_takes(folder, capsys):
+    assert main([*SMALL, "--force", "--out", str(folder)]) == 0
+    assert "built in " in capsys.readouterr().out
+    assert main([*SMALL, "--out", str(folder)]) == 0
+    assert "up to date" in capsys.readouterr().out

@@ -132,8 +132,8 @@ def _inputs(plan: Plan) -> Iterator[tuple[str, Path]]:
 def record(plan: Plan) -> dict:
     """What a build of `plan` is made from, as it is now (without SHA256SUMS: `checksums` adds it)."""
     request = dataclasses.asdict(plan.request)
-    request.pop("out")
-    request.pop("debug")
+    for name in ("out", "debug", "force"):  # where it goes and how it is run: not what it makes
+        request.pop(name)
     return {
         "format": _FORMAT,
         "request": json.loads(json.dumps(request, default=str)),

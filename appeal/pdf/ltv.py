@@ -6,8 +6,8 @@ service is gone, no one can check it. So, after signing, the file receives two r
 (ETSI EN 319 142-1, 5.4 and 5.5), and one more every few years:
 
 - B-LT: the document security store (DSS): every certificate of the signer's chain and of the
-  timestamp authority's, and an OCSP response or CRL for each, fetched after the signature's
-  timestamp, so that the status they give is the status at signing.
+  timestamp authority's, and an OCSP response or CRL for each, fetched when signing (once a
+  build, at most CONTEXT_LIFE before a signature: a run of letters asks each authority once).
 - B-LTA: a document timestamp over all of it, in a signature field of its own, with the
   validation data of its own authority added to the store just before it.
 - An extension (`build.py sign --extend`): fresh validation data for the newest timestamp and a
@@ -25,6 +25,7 @@ signed document.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import functools
 from collections.abc import Iterable
 from io import BytesIO
@@ -58,20 +59,26 @@ def kept_metadata_writer(stream: BinaryIO):
     return Writer(stream, strict=False)
 
 
-def validation_context(anchors: Iterable = (), *, fetching: bool, known=None):
+def validation_context(anchors: Iterable = (), *, fetching: bool):
     """pyHanko's validation context: `anchors` (asn1crypto certificates) and the roots of Mozilla's
     CA list as certifi ships it (what `requests` trusts for HTTPS; the same on every machine, where
     the operating system's list is not) trusted, revocation required for every certificate of a
     path; fetching over HTTP with `requests` (one event loop per call of pyHanko's synchronous API)
-    or none at all. With `known`, an earlier context, what it fetched is kept (the status of a
-    certificate is then asked once a run)."""
+    or none at all. A context keeps what it fetched: a run of letters asks each certificate's
+    status once. Its time is fixed when it is made, and an answer issued after it is refused as
+    too recent; a run lasts minutes, so answers up to CONTEXT_LIFE later are taken."""
     from pyhanko_certvalidator import ValidationContext
     from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 
     return ValidationContext(
         trust_roots=[*anchors, *_public_roots()], allow_fetching=fetching, revocation_mode="hard-fail",
         fetcher_backend=RequestsFetcherBackend(per_request_timeout=FETCH_TIMEOUT) if fetching else None,
-        ocsps=known.ocsps if known else None, crls=known.crls if known else None)
+        time_tolerance=CONTEXT_LIFE)
+
+
+# How long one context serves a run (Signing.context makes a new one after): long enough for
+# thousands of letters, short enough that a status it fetched stays recent.
+CONTEXT_LIFE = dt.timedelta(minutes=30)
 
 
 @functools.cache
@@ -143,12 +150,33 @@ def _timestamp_paths(tokens, context) -> list:
     return paths
 
 
+def _supply(writer, paths: list, context) -> None:
+    """The document security store given the certificates of `paths` and, for each certificate,
+    the newest OCSP response the context holds about it, and the CRLs of their issuers (and no
+    other: a context serves a whole run of letters, each pack carries its own chain's status)."""
+    from pyhanko.sign.validation.dss import DocumentSecurityStore
+
+    wanted = {certificate.serial_number for path in paths for certificate in path}
+    newest: dict[int, tuple] = {}
+    for response in context.ocsps:
+        basic = response["response_bytes"]["response"].parsed["tbs_response_data"]
+        produced = basic["produced_at"].native
+        for single in basic["responses"]:
+            serial = single["cert_id"]["serial_number"].native
+            if serial in wanted and (serial not in newest or newest[serial][0] < produced):
+                newest[serial] = (produced, response)
+    issuers = {certificate.issuer.sha256 for path in paths for certificate in path}
+    crls = [crl for crl in context.crls if crl["tbs_cert_list"]["issuer"].sha256 in issuers]
+    DocumentSecurityStore.supply_dss_in_writer(
+        writer, None, paths=paths, ocsps=list(dict.fromkeys(response for _, response in newest.values())),
+        crls=crls)
+
+
 def add_validation_data(source: BinaryIO, target: BinaryIO, context) -> None:
     """PAdES B-LT: the file in `source` with a revision adding the document security store: the
-    signer's chain and its signature timestamp authority's, each certificate with its status
-    fetched now (after the signature's timestamp). Written to `target`."""
+    signer's chain and its signature timestamp authority's, each certificate with its status as
+    the context holds it or fetches it now. Written to `target`."""
     from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation.dss import DocumentSecurityStore
 
     reader = PdfFileReader(source, strict=False)
     signatures = reader.embedded_regular_signatures
@@ -167,7 +195,7 @@ def add_validation_data(source: BinaryIO, target: BinaryIO, context) -> None:
     source.seek(0)
     _copy(source, target)
     writer = kept_metadata_writer(target)
-    DocumentSecurityStore.supply_dss_in_writer(writer, None, paths=paths, validation_context=context)
+    _supply(writer, paths, context)
     no_stream_ends_in_cr(writer)
     writer.write_in_place()
 
@@ -179,7 +207,6 @@ def add_document_timestamp(source: BinaryIO, target: BinaryIO, stamper, context,
     authority about to stamp, then a document timestamp over everything. Written to `target`."""
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.signers.pdf_signer import PdfTimeStamper
-    from pyhanko.sign.validation.dss import DocumentSecurityStore
 
     reader = PdfFileReader(source, strict=False)
     existing = reader.embedded_timestamp_signatures
@@ -197,7 +224,7 @@ def add_document_timestamp(source: BinaryIO, target: BinaryIO, stamper, context,
     source.seek(0)
     _copy(source, target)
     writer = kept_metadata_writer(target)
-    DocumentSecurityStore.supply_dss_in_writer(writer, None, paths=paths, validation_context=context)
+    _supply(writer, paths, context)
     off_page_field(writer, name, f"{name}: proves that this file existed, as it is up to this "
                                  "timestamp, at the time it states (PAdES long-term validation)")
     no_stream_ends_in_cr(writer)

@@ -286,12 +286,12 @@ class Signing:
 
     @property
     def context(self):
-        """A validation context that fetches the certificates' status (B-LT), its time now (a
-        context's time is fixed when it is made, and an answer newer than it is refused as too
-        recent: a run of thousands of letters lasts minutes), holding what earlier ones fetched."""
-        from appeal.pdf.ltv import validation_context
+        """The validation context that fetches the certificates' status (B-LT), made on first use
+        and again once it is older than ltv.CONTEXT_LIFE; it keeps what it fetched."""
+        from appeal.pdf.ltv import CONTEXT_LIFE, validation_context
 
-        self._context = validation_context(self.anchors, fetching=True, known=self._context)
+        if self._context is None or dt.datetime.now(dt.UTC) - self._context.moment > CONTEXT_LIFE:
+            self._context = validation_context(self.anchors, fetching=True)
         return self._context
 
     def __call__(self, data: bytes, recorded: dt.datetime, existing_field: str | None = None) -> bytes:
