@@ -331,8 +331,17 @@ def test_a_build_signs_the_archive_and_the_letters_for_the_long_term(tmp_path, c
         out = tmp_path / "out"
         assert main(["--edition", "archive", "--edition", "letters", "--sign-key", str(key),
                      "--timestamp-url", pki.tsa_url, "--ltv", "--out", str(out)]) == 0
+        asked = dict(pki.requests)
     finally:
         pki.stop()
+    # The status of each certificate (signer, issuing CA, TSA) asked once for the whole build, and
+    # each file's store holding its own chain's answers alone, whatever came before it.
+    assert asked["ocsp"] == 3, asked
+    stores = []
+    for path in [out / "appeal-archive.pdf", *sorted((out / "letters").glob("*.pdf"))]:
+        with pikepdf.open(path) as pdf:
+            stores.append((len(pdf.Root.DSS.Certs), len(pdf.Root.DSS.OCSPs)))
+    assert set(stores) == {stores[0]} and stores[0][1] == 3, stores
     capsys.readouterr()
     packs = sorted((out / "letters").glob("*.pdf"))
     for path in (out / "appeal-archive.pdf", packs[0], out / "letters.pdf"):
