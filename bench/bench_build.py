@@ -163,7 +163,7 @@ def main() -> int:
     from appeal.inputs.load import load_data
     from appeal.layout.render import Renderer
     from appeal.paths import DATA_DIR
-    from appeal.products.editions import Settings
+    from appeal.products.settings import Settings
     from appeal.products.table import ARCHIVE, EDITIONS
     from appeal.verify.checks import self_check
     from appeal.versions import stack

@@ -92,9 +92,9 @@ def translated_editions(products, translated) -> list[tuple[Product, object]]:
 
 
 def settings_for(plan: Plan):
-    """What the recipes are given besides the data (editions.Settings): the press editions' output
+    """What the recipes are given besides the data (products.settings.Settings): the press editions' output
     intent and crop marks, the signing key loaded and checked, before anything is laid out."""
-    from appeal.products.editions import PressSettings, Settings
+    from appeal.products.settings import PressSettings, Settings
 
     press = None
     if plan.press:
@@ -140,11 +140,11 @@ def check_product(rendered, product: Product) -> None:
 @dataclass(frozen=True)
 class Loaded:
     """Everything a plan's products are made from, read and checked: the appeal's data, the
-    mailing (or None), and what the recipes are given besides (editions.Settings)."""
+    mailing (or None), and what the recipes are given besides (products.settings.Settings)."""
 
     data: object  # inputs.load.Data
     mailing: object | None  # inputs.mailing.Mailing
-    settings: object  # products.editions.Settings
+    settings: object  # products.settings.Settings
     translated: tuple = ()  # inputs.load.Data of each translation the plan makes editions of
 
     @property

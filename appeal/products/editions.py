@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from appeal.errors import UserError
 from appeal.inputs.endorsements import EMBEDDED_NAME
@@ -19,25 +18,8 @@ from appeal.layout.render import (
 from appeal.layout.writing import writing
 from appeal.pdf.metadata import TOOL, Metadata, mark, xmp_date
 from appeal.pdf.pdfa import ArchiveFacts
+from appeal.products.settings import PressSettings, Settings
 from appeal.products.table import ARCHIVE, Product
-
-
-@dataclass(frozen=True)
-class PressSettings:
-    """What a build gives the press editions: the output intent (bundled FOGRA39, or the shop's
-    profile), and whether to draw crop marks."""
-
-    intent: object  # pdfx.OutputIntent
-    marks: bool = False
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What a build gives every recipe besides the data: the signing (the archive is signed when
-    it is given), and the press editions' settings."""
-
-    signing: object | None = None  # sign.Signing
-    press: PressSettings | None = None
 
 
 def context(data: Data, **extra) -> dict:
