@@ -99,9 +99,12 @@ def _parser() -> argparse.ArgumentParser:
                     "made it; that its embedded source data is intact and matches the text on its pages "
                     "and the SHA-256 in its colophon; that it is the edition rebuilt from that source "
                     "(byte for byte with the same stack, else page by page as rendered); and that it "
-                    "passes PDF/A-3a and PDF/UA-1 validation. A signed letter pack gets the signature's "
-                    "checks. One line per check; exit status 0 only when every check holds, 1 when one "
-                    "fails, 2 when the file cannot be read.")
+                    "passes PDF/A-3a and PDF/UA-1 validation. A signed file: its PAdES level, every "
+                    "timestamp, and whether the data it carries validate it offline, now or --at a date "
+                    "(never with the network). A deposit edition is proven against the data given with "
+                    "--source; a signed letter pack gets the signature's checks. One line per check; exit "
+                    "status 0 only when every check holds, 1 when one fails, 2 when the file cannot be "
+                    "read.")
     verify.add_argument("pdf", type=Path, metavar="FILE.pdf")
     verify.add_argument("--extract", type=Path, metavar="PATH",
                         help="also write the embedded source data (appeal.yaml) to PATH, and a translated "
@@ -111,10 +114,7 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--trust", type=Path, action="append", default=[], metavar="CERT.pem",
                         help="a certificate (PEM or DER) to trust as the root of the signer's chain "
                              "(repeatable); without one the chain is reported as not checked")
-    verify.add_argument("--source", type=Path, action="append", default=[], metavar="PATH",
-                        help="for a deposit edition, which carries no source: the appeal's data it was "
-                             "built from (and the published endorsements, a .csv file, if its colophon "
-                             "lists them); the edition is rebuilt from them and compared")
+    _source_option(verify, "the edition is rebuilt from them and compared")
     verify.add_argument("--at", type=_moment, metavar="DATE",
                         help="validate the signature as of this date (YYYY-MM-DD, or an ISO 8601 time) "
                              "instead of now, with only what the file carries: a long-term signature "
@@ -128,13 +128,12 @@ def _parser() -> argparse.ArgumentParser:
                     "or is asked on the terminal, never from the command line. The signing time is "
                     "SOURCE_DATE_EPOCH or the date the file records (not earlier than the "
                     "certificate), so signing again gives the same bytes. The archive stays PDF/A-3a "
-                    "and PDF/UA-1, and is checked before it is written.")
+                    "and PDF/UA-1, and is checked before it is written. --ltv signs for the long term "
+                    "(PAdES B-LTA); --extend renews such a signature's timestamps.")
     sign.add_argument("pdf", type=Path, metavar="FILE.pdf")
     sign.add_argument("--out", type=Path, metavar="SIGNED.pdf",
                       help="write the signed file here (default: replace FILE.pdf, atomically)")
-    sign.add_argument("--source", type=Path, action="append", default=[], metavar="PATH",
-                      help="for a deposit edition: the appeal's data it was built from (it is proven "
-                           "against it before it is signed)")
+    _source_option(sign, "it is proven against them before it is signed")
     sign.add_argument("--extend", action="store_true",
                       help="renew the long-term validation of a file signed with --ltv: fresh validation "
                            "data for its newest timestamp and a new document timestamp over everything, "
@@ -173,6 +172,13 @@ def _parser() -> argparse.ArgumentParser:
     schema.add_argument("--out", type=Path, metavar="DIR", help="write them here instead of schemas/")
     schema.add_argument("--debug", action="store_true", help="show a traceback on errors")
     return parser
+
+
+def _source_option(parser: argparse.ArgumentParser, then: str) -> None:
+    parser.add_argument("--source", type=Path, action="append", default=[], metavar="PATH",
+                        help="for a deposit edition, which carries no source: the appeal's data it was "
+                             "built from (and the published endorsements, a .csv file, if its colophon "
+                             f"lists them); {then}")
 
 
 def _signing_options(parser: argparse.ArgumentParser, key_option: str, key_help: str,
