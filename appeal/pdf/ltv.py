@@ -322,14 +322,13 @@ def extend(data: bytes, stamper, context) -> bytes:
     return out.getvalue()
 
 
-def roots_in(path_or_data: Path | bytes) -> list:
+def roots_in(data: bytes) -> list:
     """The self-signed certificates of a file's document security store (the roots its signing
     validated against): what an extension fetches fresh validation data against."""
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation.dss import DocumentSecurityStore
     from pyhanko.sign.validation.errors import ValidationInfoReadingError
 
-    data = path_or_data.read_bytes() if isinstance(path_or_data, Path) else path_or_data
     try:
         store = DocumentSecurityStore.read_dss(PdfFileReader(BytesIO(data), strict=False))
     except ValidationInfoReadingError:
