@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import re
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -274,3 +279,19 @@ def structure(pdf) -> list:
 
     root = pdf.Root.StructTreeRoot
     return [build(kid, 0) for kid in kids(root) if isinstance(kid, pikepdf.Dictionary)]
+
+
+@contextlib.contextmanager
+def tool_files_lock(shared: bool) -> Iterator[None]:
+    """Held while a test writes into the project's own styles/ (a signature image, which must be
+    kept there), exclusively, and while a test watches them (`build.py watch`), shared: the test
+    processes run side by side, and a watcher would see the other test's file come and go."""
+    from appeal.paths import ROOT
+
+    name = hashlib.sha256(str(ROOT).encode()).hexdigest()[:12]
+    with open(Path(tempfile.gettempdir()) / f"appeal-tests-{name}.lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -17,7 +17,7 @@ from appeal.cli import main
 from appeal.inputs.models import APPEAL_LIMIT
 from appeal.inputs.source import MAX_TEXT
 from appeal.paths import DATA_DIR, ROOT
-from helpers import page_texts, snapshot, squash, text_lines, write_data
+from helpers import page_texts, snapshot, squash, text_lines, tool_files_lock, write_data
 
 APPEAL = yaml.safe_load((DATA_DIR / "appeal.yaml").read_text(encoding="utf-8"))
 LETTER = yaml.safe_load((DATA_DIR / "letter.yaml").read_text(encoding="utf-8"))
@@ -311,16 +311,17 @@ def test_any_weasyprint_warning_stops_the_build(tmp_path, earlier_build, capsys)
 @contextlib.contextmanager
 def signature_image(name: str, content: bytes):
     folder = ROOT / "styles" / "signatures"
-    created = not folder.exists()
-    folder.mkdir(exist_ok=True)
-    path = folder / f"test-{os.getpid()}-{name}"
-    path.write_bytes(content)
-    try:
-        yield str(path.relative_to(ROOT))
-    finally:
-        path.unlink()
-        if created:
-            folder.rmdir()
+    with tool_files_lock(shared=False):
+        created = not folder.exists()
+        folder.mkdir(exist_ok=True)
+        path = folder / f"test-{os.getpid()}-{name}"
+        path.write_bytes(content)
+        try:
+            yield str(path.relative_to(ROOT))
+        finally:
+            path.unlink()
+            if created:
+                folder.rmdir()
 
 
 def test_a_running_title_too_long_for_the_footer_is_refused(tmp_path, earlier_build, capsys):
