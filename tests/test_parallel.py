@@ -49,6 +49,33 @@ def test_a_warm_caller_hands_every_job_to_the_workers():
     assert os.getpid() not in {pid for _, pid in results}
 
 
+def test_a_worker_that_served_its_share_is_replaced_by_a_fresh_fork():
+    # A long run's workers each keep a little of every job (letters: a few kB a pack, in the text
+    # libraries); with per_worker, a worker ends after that many jobs and a fresh one takes over.
+    import gc
+
+    results = run_all([lambda n=n: (n, os.getpid()) for n in range(9)], warm_first=False, per_worker=2)
+    assert [n for n, _ in results] == list(range(9))
+    pids = [pid for _, pid in results]
+    assert os.getpid() not in pids and all(pids.count(pid) <= 2 for pid in pids)
+    assert len(set(pids)) >= 5  # 9 jobs, 2 each at most
+    assert gc.get_freeze_count() == 0  # this process collects its objects again
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # every worker, the replaced ones too, reaped
+
+
+def test_a_replaced_worker_dying_is_still_an_error_not_a_hang():
+    import signal
+
+    def dies():
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    with pytest.raises(RuntimeError, match="a rendering worker ended without its result"):
+        run_all([lambda: 1, lambda: 2, lambda: 3, dies, lambda: 5], warm_first=False, per_worker=1)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
+
+
 def test_one_worker_runs_everything_here(monkeypatch):
     monkeypatch.setenv("APPEAL_JOBS", "1")
     assert {pid for _, pid in run_all([lambda n=n: (n, os.getpid()) for n in range(4)])} == {os.getpid()}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import logging
 import os
 import signal
@@ -67,6 +68,11 @@ def _worker(jobs: Sequence[Callable[[], Any]], connection: Connection, parent: i
             os.close(fd)
     while (index := connection.recv()) is not None:
         connection.send((index, *_run(jobs[index])))
+        # A job's documents are cycles of boxes that outlive the young generations: with the
+        # build's rare full collections (cli._fewer_collections) a worker grew by about 40 kB a
+        # letter pack until one came. The objects inherited from the build are frozen (run_all),
+        # so this walks only what the job left.
+        gc.collect()
 
 
 def workers() -> int:
@@ -78,7 +84,7 @@ def workers() -> int:
 
 
 def run_all(jobs: Sequence[Callable[[], Any]], done: Callable[[Any], None] | None = None,
-            warm_first: bool = True) -> list[Any]:
+            warm_first: bool = True, per_worker: int | None = None) -> list[Any]:
     """The jobs' results in order, computed in forked workers when there are several jobs and cores.
 
     With `warm_first`, the first job runs here before the fork, to warm this process (hyphenation
@@ -88,6 +94,9 @@ def run_all(jobs: Sequence[Callable[[], Any]], done: Callable[[Any], None] | Non
     logged again in this process, so nothing goes unseen; the first job that failed raises its
     exception here. `done` is called with each result as it comes (a progress bar). On any
     exception here (an interrupt included) the workers are killed and reaped before it goes on.
+    With `per_worker`, a worker that has run that many jobs ends and a fresh one is forked from
+    this process for the jobs left: whatever the libraries keep of each job, a worker keeps no
+    more than that many jobs' worth, however long the run.
     """
     done = done or (lambda result: None)
     first = 1 if warm_first else 0
@@ -104,24 +113,34 @@ def run_all(jobs: Sequence[Callable[[], Any]], done: Callable[[Any], None] | Non
         done(results[0])
     pending = list(range(first, len(jobs)))
     pool: dict[Connection, int] = {}  # each worker's end of its pipe, and its process id
+    served: dict[Connection, int] = {}  # jobs sent to each worker
+    ended: dict[Connection, int] = {}  # workers sent None before the run's end, to reap
     logger = logging.getLogger("weasyprint")
     parent, finished = os.getpid(), False
+
+    def start() -> None:
+        ours, theirs = Pipe()
+        pid = os.fork()
+        if pid == 0:  # the worker: never returns into the build's code
+            status = 0
+            try:
+                for connection in (ours, *pool, *ended):  # the build's ends are the build's
+                    connection.close()
+                _worker(jobs, theirs, parent)
+            except BaseException:
+                status = 1
+            finally:
+                os._exit(status)
+        theirs.close()
+        pool[ours], served[ours] = pid, 1
+        ours.send(pending.pop(0))
+
+    # Frozen, the objects the workers inherit are never walked by their collections, and the
+    # memory pages holding them are not copied into each worker as a collection touches them.
+    gc.freeze()
     try:
         for _ in range(count):
-            ours, theirs = Pipe()
-            pid = os.fork()
-            if pid == 0:  # the worker: never returns into the build's code
-                status = 0
-                try:
-                    ours.close()
-                    _worker(jobs, theirs, parent)
-                except BaseException:
-                    status = 1
-                finally:
-                    os._exit(status)
-            theirs.close()
-            pool[ours] = pid
-            ours.send(pending.pop(0))
+            start()
         busy = len(pool)
         while busy:
             for connection in wait(list(pool)):
@@ -136,15 +155,22 @@ def run_all(jobs: Sequence[Callable[[], Any]], done: Callable[[Any], None] | Non
                     raise error
                 results[index] = value
                 done(value)
-                if pending:
+                if pending and per_worker is not None and served[connection] >= per_worker:
+                    connection.send(None)
+                    connection.close()
+                    ended[connection] = pool.pop(connection)
+                    start()
+                elif pending:
                     connection.send(pending.pop(0))
+                    served[connection] += 1
                 else:
                     busy -= 1
         for connection in pool:
             connection.send(None)
         finished = True
     finally:
-        _stop(pool, finished)
+        gc.unfreeze()
+        _stop({**ended, **pool}, finished)
     return results
 
 

@@ -190,6 +190,7 @@ class _BodyTemplates:
                                         keep_trailing_newline=True)
         self.source = source
         self.compiled: dict[str, jinja2.Template] = {}
+        self.shared: dict[str, str] = {}
         bodies = {("body",): letter.body}
         bodies |= {("translations", lang, "body"): t.body for lang, t in letter.translations.items()}
         self.locations = {text: loc for loc, text in bodies.items()}
@@ -217,4 +218,7 @@ class _BodyTemplates:
             raise self.source.error([Problem(where, (
                 f"filled in for recipients[{index}] ({recipient.id}) it is {len(text):,} characters "
                 f"long; a cover letter holds at most {MAX_BODY:,}"))])
-        return tuple(" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip())
+        # One copy of each paragraph the letters share: a parliament's letters are the same but
+        # for the salutation (13.8 of 62 MB that loading 10,000 recipients kept, measured).
+        return tuple(self.shared.setdefault(paragraph, paragraph) for paragraph in
+                     (" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip()))

@@ -28,6 +28,8 @@ from appeal.products import editions
 from appeal.products.assembly import Written, assemble, merge, signed_at
 from appeal.products.stationery import Stationery, render_chunk, render_stationery
 
+PACKS_PER_WORKER = 512
+
 
 def chunk_size() -> int:
     """Cover letters laid out per document: enough to share the cost of subsetting the fonts (once
@@ -147,9 +149,13 @@ def write_letters(renderer: Renderer, data: Data, mailing: Mailing, staging,
     # Paths are staged here, before the workers fork, so that the commit knows every file.
     targets = {pack.recipient.id: staging.path(f"letters/{pack.recipient.id}.pdf")
                for number in todo for pack in groups[number]}
+    kinds = {number: (groups[number][0].paper, groups[number][0].language,
+                      groups[number][0].shared in stationery) for number in todo}
+    sampled = {kinds[number]: number for number in reversed(todo)}  # the first chunk of each kind
     jobs = [functools.partial(_chunk, renderer, data, mailing, group,
                               cache.appeal[group[0].paper, enclosed[group[0].recipient.id]],
-                              stationery.get(group[0].shared), targets, parts[number], signing)
+                              stationery.get(group[0].shared), targets, parts[number], signing,
+                              sampled[kinds[number]] == number)
             for number, group in ((number, groups[number]) for number in todo)]
     # No monitor thread: the workers are forked inside this block, and a fork copies a thread's
     # locks but not the thread (Python 3.12 and later warn of it).
@@ -157,9 +163,13 @@ def write_letters(renderer: Renderer, data: Data, mailing: Mailing, staging,
     with tqdm(total=sum(len(groups[number]) for number in todo), unit="pack", desc="letters",
               file=sys.stderr, disable=not sys.stderr.isatty(), leave=False) as bar:
         # This process has rendered the appeal and the stationery: it is warm, the workers fork warm.
-        made_here = run_all(jobs, done=lambda made: bar.update(len(made[0])), warm_first=False)
+        # A worker serves about 500 packs, then a fresh one is forked: each keeps some kilobytes of
+        # every pack it lays out (in the text libraries, measured), and a parliament's run stays flat.
+        made_here = run_all(jobs, done=lambda made: bar.update(len(made[0])), warm_first=False,
+                            per_worker=max(1, PACKS_PER_WORKER // chunk_size()))
     results = [written for written, _, _ in made_here]
-    _check_samples([groups[number] for number in todo], [sample for _, _, sample in made_here], stationery)
+    _check_samples([(groups[number], sample) for number, (_, _, sample) in zip(todo, made_here, strict=True)
+                    if sample])
     cache.reads.update(*(chunk_reads for _, chunk_reads, _ in made_here))
     if reads is not None:
         reads |= cache.reads
@@ -217,20 +227,18 @@ def _enclosures(enclosed: dict[str, str], original: str, translations: Sequence[
     return [f"letters: the packs enclose the appeal {', '.join(parts)}"]
 
 
-def _check_samples(groups: Sequence[Sequence[Pack]], samples: Sequence[bytes], stationery: dict) -> None:
+def _check_samples(samples: Sequence[tuple[Sequence[Pack], bytes]]) -> None:
     """A UserError unless the first pack of each kind just written (its paper, its language, and
     whether its letter was drawn from a stationery layer) passes PDF/UA-1, so that the build
     commits no pack that fails: the packs of one kind are tagged by the same steps. `samples`:
-    each chunk's first pack, as its worker wrote it. Checked here, in the main process, after the
-    workers: page-validation leaves threads that a fork must not copy. About 25 ms a pack checked."""
+    the first chunk of each kind, and its first pack as its worker wrote it (only those travel
+    back: a parliament's chunks would otherwise keep a pack each in this process). Checked here,
+    in the main process, after the workers: page-validation leaves threads that a fork must not
+    copy. About 25 ms a pack checked."""
     from appeal.verify.conformance import accessible_check
 
-    seen = set()
-    for group, sample in zip(groups, samples, strict=True):
-        kind = (group[0].paper, group[0].language, group[0].shared in stationery)
-        if kind not in seen:
-            seen.add(kind)
-            accessible_check(sample, f"letters/{group[0].recipient.id}.pdf")
+    for group, sample in samples:
+        accessible_check(sample, f"letters/{group[0].recipient.id}.pdf")
 
 
 def _unchanged(path: Path, made: tuple[int, str]) -> bool:
@@ -284,10 +292,10 @@ def _remove_stale_packs(mailing: Mailing, staging, shard: tuple[int, int] | None
 
 def _chunk(renderer: Renderer, data: Data, mailing: Mailing, group: Sequence[Pack], appeal_pdf: bytes,
            stationery: Stationery | None, targets: dict[str, Path], part: Path,
-           signing) -> tuple[list[Written], frozenset[Path], bytes]:
+           signing, sample: bool) -> tuple[list[Written], frozenset[Path], bytes]:
     """A chunk's packs written, what laying out its cover letters read (in a worker: the caller's
-    recording does not see it), and its first pack's bytes, for the caller to check."""
+    recording does not see it), and, with `sample`, its first pack's bytes for the caller to check."""
     with recording() as reads:
         covers = render_chunk(renderer, data, mailing, group, stationery)
     written, first = assemble(mailing, group, covers, appeal_pdf, targets.__getitem__, part, signing)
-    return written, frozenset(reads), first
+    return written, frozenset(reads), first if sample else b""
