@@ -13,7 +13,7 @@ from appeal.inputs.endorsements import Endorsements, Group, load_endorsements, p
 from appeal.inputs.models import Appeal, Words, load_appeal, lookup, read_words, words_for
 from appeal.inputs.signon import SignOn, load_sign_on
 from appeal.inputs.source import Source
-from appeal.layout.fonts import check_coverage, missing_glyph
+from appeal.layout.fonts import check_coverage, listed_fonts, missing_glyph
 
 
 @dataclass(frozen=True)
@@ -118,8 +118,9 @@ def translated_data(data: Data, path: Path, words: Source, raw: bytes | None = N
 
 def _endorsements(path: Path, raw: bytes | None) -> Endorsements:
     endorsements = load_endorsements(path, raw)
+    files = listed_fonts()
     for line, column, text in endorsements.texts():
-        problem = missing_glyph(text)
+        problem = missing_glyph(text, files)
         if problem:
             raise UserError(f"{path}:{line}: {column}: {problem}")
     return endorsements
