@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import functools
 import hashlib
+import importlib
 import os
 from importlib.metadata import version
 
 
 def _harfbuzz_version() -> str:
-    name = ctypes.util.find_library("harfbuzz") or "libharfbuzz.so.0"
-    try:
-        library = ctypes.CDLL(name)
-    except OSError:
+    # The soname first: find_library runs ldconfig in a subprocess (layout.libraries).
+    for name in ("libharfbuzz.so.0", ctypes.util.find_library("harfbuzz")):
+        with contextlib.suppress(OSError, TypeError):
+            library = ctypes.CDLL(name)
+            break
+    else:
         return "unknown"
     library.hb_version_string.restype = ctypes.c_char_p
     return library.hb_version_string().decode()
@@ -37,12 +41,12 @@ def apply_subsetter_choice() -> None:
     reproduce the bytes of an archive built where libharfbuzz-subset0 was missing."""
     global set_aside
     if chosen_subsetter() == "fonttools":
-        import weasyprint.pdf.fonts
-        import weasyprint.text.ffi
+        from appeal.layout.libraries import weasyprint_ffi
 
-        set_aside = weasyprint.text.ffi.harfbuzz_subset or set_aside
-        weasyprint.pdf.fonts.harfbuzz_subset = None
-        weasyprint.text.ffi.harfbuzz_subset = None
+        fonts = importlib.import_module("weasyprint.pdf.fonts")
+        set_aside = weasyprint_ffi.harfbuzz_subset or set_aside
+        fonts.harfbuzz_subset = None
+        weasyprint_ffi.harfbuzz_subset = None
 
 
 set_aside = None  # the HarfBuzz-Subset library APPEAL_SUBSETTER=fonttools set aside, if any
@@ -52,9 +56,9 @@ set_aside = None  # the HarfBuzz-Subset library APPEAL_SUBSETTER=fonttools set a
 def subsetter() -> str:
     """Which font subsetter WeasyPrint uses here: the two write different font programs."""
     apply_subsetter_choice()
-    from weasyprint.text.ffi import harfbuzz, harfbuzz_subset
+    from appeal.layout.libraries import weasyprint_ffi
 
-    if harfbuzz_subset and harfbuzz.hb_version_atleast(4, 1, 0):
+    if weasyprint_ffi.harfbuzz_subset and weasyprint_ffi.harfbuzz.hb_version_atleast(4, 1, 0):
         return f"HarfBuzz-Subset {_harfbuzz_version()}"
     return f"fontTools {version('fonttools')}"
 
@@ -62,9 +66,9 @@ def subsetter() -> str:
 @functools.cache
 def stack() -> str:
     """`WeasyPrint 70.0, Pango 1.50.12, HarfBuzz 6.0.0, subsetter HarfBuzz-Subset 6.0.0, ...`."""
-    from weasyprint.text.ffi import pango
+    from appeal.layout.libraries import weasyprint_ffi
 
-    number = pango.pango_version()
+    number = weasyprint_ffi.pango.pango_version()
     pango_version = f"{number // 10000}.{number // 100 % 100}.{number % 100}"
     return (f"WeasyPrint {version('weasyprint')}, pydyf {version('pydyf')}, Pango {pango_version}, "
             f"HarfBuzz {_harfbuzz_version()}, subsetter {subsetter()}, pikepdf {version('pikepdf')}")

@@ -6,6 +6,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
+import appeal.layout.libraries  # noqa: F401  (WeasyPrint's libraries found fast: before WeasyPrint)
+
+# isort: split
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
 from appeal.layout.reads import record

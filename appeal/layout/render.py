@@ -15,6 +15,10 @@ from urllib.request import url2pathname
 
 import jinja2
 from markupsafe import Markup
+
+import appeal.layout.libraries  # noqa: F401  (WeasyPrint's libraries found fast: before WeasyPrint)
+
+# isort: split
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
