@@ -82,8 +82,14 @@ def _tree_memory(root: int) -> int:
 def build_measured(arguments: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:
     """`build.py ARGUMENTS` in a fresh process: wall seconds, peak memory in bytes (sampled every
     50 ms over the process and its workers), and what it printed; stops the benchmark if it fails."""
+    return measured([str(ROOT / "build.py"), *arguments], env)
+
+
+def measured(arguments: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:
+    """`python ARGUMENTS` (a script and its arguments) in a fresh process, measured as
+    build_measured measures a build."""
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, str(ROOT / "build.py"), *arguments],
+    process = subprocess.Popen([sys.executable, *arguments],
                                env={**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})},
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = 0
@@ -102,7 +108,7 @@ def build_measured(arguments: list[str], env: dict[str, str] | None = None) -> t
     stop.set()
     sampler.join()
     if process.returncode:
-        raise SystemExit(f"build.py {' '.join(arguments)} failed:\n{err}")
+        raise SystemExit(f"{' '.join(arguments)} failed:\n{err}")
     return seconds, peak, out
 
 

@@ -1,6 +1,7 @@
 """Benchmark: a whole parliament's letters, the assembled way beside the naive way, in one run.
 
     python bench/bench_letters.py [--count 1100] [--naive 20] [--runs 1] [--sign [LEVEL,...]]
+                                  [--peer typst]
 
 Makes COUNT synthetic recipients, runs `build.py letters` on them in a fresh process (wall time,
 ms per pack, peak memory of the process and its workers, every file checked to be there), then
@@ -10,7 +11,10 @@ level (default all: B-B with RSA-2048 and with RSA-3072 behind a password, as th
 one; B-T and B-LTA with RSA-3072), its keys issued by a throwaway CA whose time-stamping
 authority and OCSP responder this process serves on 127.0.0.1 (tests/pki.py), every run taking
 the variants in turn; what each adds per pack against the unsigned build of the same run
-(medians), and what a signed pack weighs. The machine may be shared: compare within a run.
+(medians), and what a signed pack weighs. With --peer typst, the same packs made with Typst
+(bench/peer_typst.py: one compiler reused, in as many processes as the build has workers), in a
+fresh process after each unsigned build of every run, and the ratio of the medians. The machine
+may be shared: compare within a run.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))  # pki.py: the throwaway authorities
 
-from bench_build import build_measured, machine  # noqa: E402
+from bench_build import build_measured, machine, measured  # noqa: E402
 
 
 def synthetic_recipients(count: int) -> dict:
@@ -71,6 +75,15 @@ def assembled(recipients: Path, out: Path, count: int, options: list[str] = (),
     return seconds, peak
 
 
+def peer(recipients: Path, out: Path, count: int) -> tuple[float, int]:
+    """Wall seconds and peak memory of the Typst peer making the same packs in a fresh process."""
+    seconds, peak, _ = measured([str(ROOT / "bench" / "peer_typst.py"), str(recipients), str(out)])
+    written = len(list((out / "letters").glob("*.pdf")))
+    if written != count:
+        raise SystemExit(f"the Typst peer: expected {count} packs, found {written}")
+    return seconds, peak
+
+
 def naive(recipients: Path, count: int) -> float:
     """Median seconds per pack rendered the naive way: one full WeasyPrint render per pack."""
     from appeal.inputs.load import load_data
@@ -100,7 +113,13 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=1, help="runs of the assembled way (median)")
     parser.add_argument("--sign", nargs="?", const=",".join(LEVELS), metavar="LEVEL,...",
                         help=f"also build signed at these levels, and compare (default: {','.join(LEVELS)})")
+    parser.add_argument("--peer", choices=["typst"], help="also make the packs with this peer, and compare")
     args = parser.parse_args()
+    if args.peer:
+        try:
+            import typst  # noqa: F401
+        except ImportError:
+            parser.error("--peer typst needs the typst package: pip install 'typst>=0.15'")
     levels = [level for level in (args.sign or "").split(",") if level]
     if any(level not in LEVELS for level in levels):
         parser.error(f"--sign: levels among {', '.join(LEVELS)}")
@@ -119,10 +138,12 @@ def main() -> int:
 
             pki = PKI()
             variants = signing_variants(Path(folder), pki, levels)
-        results, signed, sizes = [], {level: [] for level in levels}, {}
+        results, signed, sizes, peers = [], {level: [] for level in levels}, {}, []
         try:
             for run in range(args.runs):  # the variants in turn, each run
                 results.append(assembled(recipients, Path(folder) / f"out{run}", args.count))
+                if args.peer:
+                    peers.append(peer(recipients, Path(folder) / f"peer{run}", args.count))
                 for level in levels:
                     out = Path(folder) / f"{level}-{run}"
                     signed[level].append(assembled(recipients, out, args.count, *variants[level]))
@@ -131,6 +152,7 @@ def main() -> int:
             if pki is not None:
                 pki.stop()
         unsigned_size = _median_pack(Path(folder) / "out0")
+        peer_size = _median_pack(Path(folder) / "peer0") if peers else 0
         seconds = statistics.median(s for s, _ in results)
         peak = max(p for _, p in results)
         per_pack_naive = naive(recipients, args.naive)
@@ -138,6 +160,13 @@ def main() -> int:
     print(f"assembled, build.py letters, {args.count} packs, {workers()} workers: "
           f"{seconds:.2f} s wall, {per_pack * 1000:.1f} ms per pack, peak memory {peak / 2**20:.0f} MB "
           "(PSS of the process and its workers)")
+    if peers:
+        peer_seconds = statistics.median(s for s, _ in peers)
+        print(f"peer, Typst {_typst_version()} (bench/peer_typst.py), {args.count} packs, {workers()} "
+              f"processes: {peer_seconds:.2f} s wall, {peer_seconds / args.count * 1000:.1f} ms per pack, "
+              f"peak memory {max(p for _, p in peers) / 2**20:.0f} MB; a pack {peer_size / 1000:.1f} kB")
+        print(f"assembled takes {seconds / peer_seconds:.2f} times the peer's time per pack "
+              f"(medians of {args.runs} interleaved runs)")
     print(f"naive, one render per pack, {args.naive} packs in-process: "
           f"{per_pack_naive * 1000:.0f} ms per pack")
     print(f"assembled is {per_pack_naive / per_pack:.0f} times faster than naive")
@@ -153,6 +182,12 @@ def main() -> int:
               f"{max(p for _, p in runs) / 2**20:.0f} MB; signing adds {added:.1f} ms per pack; a pack "
               f"{sizes[level] / 1000:.1f} kB (unsigned {unsigned_size / 1000:.1f} kB)")
     return 0
+
+
+def _typst_version() -> str:
+    from importlib.metadata import version
+
+    return version("typst")
 
 
 def _median_pack(out: Path) -> float:
