@@ -24,16 +24,10 @@ sys.path.insert(0, str(ROOT))
 TEMPLATE = ROOT / "bench" / "typst" / "pack.typ"
 
 
-def pack_inputs(data, mailing, pack) -> str:
-    """One pack's words as the template reads them (JSON)."""
+def shared_inputs(data, mailing) -> str:
+    """What every pack shares, as the template reads it (JSON): the appeal, the letter's sender."""
     letter = mailing.letter
-    recipient = pack.recipient
-    address = [recipient.addressee, *([recipient.position] if recipient.position else []),
-               *recipient.address]
     return json.dumps({
-        "language": pack.language, "paper": pack.paper, "address": address,
-        "date_line": pack.date_line, "subject": pack.subject, "paragraphs": list(pack.paragraphs),
-        "closing": pack.closing, "enclosure": pack.enclosure,
         "letter": {"organisation": letter.sender.organisation, "sender": list(letter.sender.address),
                    "return_address": letter.sender.return_address or "", "subject": letter.subject,
                    "signer": letter.signer.name, "signer_title": letter.signer.title or ""},
@@ -44,13 +38,25 @@ def pack_inputs(data, mailing, pack) -> str:
     })
 
 
-def _work(jobs: list[tuple[str, str]], out: Path) -> None:
+def pack_inputs(pack) -> str:
+    """One pack's own words (JSON)."""
+    recipient = pack.recipient
+    address = [recipient.addressee, *([recipient.position] if recipient.position else []),
+               *recipient.address]
+    return json.dumps({
+        "language": pack.language, "paper": pack.paper, "address": address,
+        "date_line": pack.date_line, "subject": pack.subject, "paragraphs": list(pack.paragraphs),
+        "closing": pack.closing, "enclosure": pack.enclosure})
+
+
+def _work(shared: str, jobs: list[tuple[str, str]], out: Path) -> None:
     import typst
 
     compiler = typst.Compiler(str(TEMPLATE), font_paths=[str(ROOT / "styles" / "fonts")],
                               ignore_system_fonts=True)
     for recipient_id, inputs in jobs:
-        (out / f"{recipient_id}.pdf").write_bytes(compiler.compile(format="pdf", sys_inputs={"pack": inputs}))
+        pdf = compiler.compile(format="pdf", sys_inputs={"appeal": shared, "pack": inputs})
+        (out / f"{recipient_id}.pdf").write_bytes(pdf)
 
 
 def main() -> int:
@@ -67,7 +73,8 @@ def main() -> int:
 
     data = load_data(DATA_DIR / "appeal.yaml", DATA_DIR / "words.yaml")
     mailing = load_mailing(DATA_DIR / "words.yaml", DATA_DIR / "letter.yaml", args.recipients)
-    jobs = [(pack.recipient.id, pack_inputs(data, mailing, pack)) for pack in mailing.packs]
+    shared = shared_inputs(data, mailing)
+    jobs = [(pack.recipient.id, pack_inputs(pack)) for pack in mailing.packs]
     out = args.out / "letters"
     out.mkdir(parents=True, exist_ok=True)
     processes = args.processes or workers()
@@ -78,7 +85,7 @@ def main() -> int:
         if pid == 0:
             status = 1
             try:
-                _work(jobs[number * share:(number + 1) * share], out)
+                _work(shared, jobs[number * share:(number + 1) * share], out)
                 status = 0
             finally:
                 os._exit(status)
