@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import hashlib
+import os
 import re
-import tempfile
-from collections.abc import Iterator
+import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -281,17 +280,23 @@ def structure(pdf) -> list:
     return [build(kid, 0) for kid in kids(root) if isinstance(kid, pikepdf.Dictionary)]
 
 
-@contextlib.contextmanager
-def tool_files_lock(shared: bool) -> Iterator[None]:
-    """Held while a test writes into the project's own styles/ (a signature image, which must be
-    kept there), exclusively, and while a test watches them (`build.py watch`), shared: the test
-    processes run side by side, and a watcher would see the other test's file come and go."""
+
+def project_copy(folder: Path) -> Path:
+    """This tool's own files (its code, templates, styles and data, and build.py) copied into
+    `folder`/project, for a test that must put a file among the tool's styles (a signature image
+    is read from there only): it puts it in the copy and runs the copy's build.py (run_copy).
+    Written into the checkout's styles/, such a file changed what every build running beside the
+    test recorded of the tool, and a test comparing two builds failed."""
     from appeal.paths import ROOT
 
-    name = hashlib.sha256(str(ROOT).encode()).hexdigest()[:12]
-    with open(Path(tempfile.gettempdir()) / f"appeal-tests-{name}.lock", "a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    copy = folder / "project"
+    for name in ("appeal", "templates", "styles", "data"):
+        shutil.copytree(ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(ROOT / "build.py", copy / "build.py")
+    return copy
+
+
+def run_copy(copy: Path, args: list[str]) -> subprocess.CompletedProcess:
+    """The copy's `build.py ARGS` in a process of its own (its own `appeal` package imported)."""
+    return subprocess.run([sys.executable, str(copy / "build.py"), *args], cwd=copy, capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(copy)})

@@ -3,7 +3,6 @@ key path), exit status 2, no traceback, bounded time and memory, and an earlier 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from appeal.cli import main
 from appeal.inputs.models import APPEAL_LIMIT
 from appeal.inputs.source import MAX_TEXT
 from appeal.paths import DATA_DIR, ROOT
-from helpers import page_texts, snapshot, squash, text_lines, tool_files_lock, write_data
+from helpers import page_texts, project_copy, run_copy, snapshot, squash, text_lines, write_data
 
 APPEAL = yaml.safe_load((DATA_DIR / "appeal.yaml").read_text(encoding="utf-8"))
 LETTER = yaml.safe_load((DATA_DIR / "letter.yaml").read_text(encoding="utf-8"))
@@ -288,40 +287,44 @@ SVG_WITH_ENTITY = (b'<?xml version="1.0"?>\n<!DOCTYPE svg [<!ENTITY x SYSTEM "fi
     ("heavy.png", b"\x89PNG\r\n\x1a\n" + bytes(6 * 2**20),
      "is 6.0 MB; a signature image may have at most 5 MB"),
 ])
-def test_a_signature_image_that_cannot_be_drawn_is_refused(name, content, expected, tmp_path, earlier_build,
-                                                          capsys):
-    with signature_image(name, content) as relative:
-        letter = write_data(tmp_path, dict(LETTER, signer=dict(LETTER["signer"], signature=relative)),
-                            "letter.yaml")
-        err = refused(tmp_path, earlier_build, capsys, ["letters", "--letter", str(letter)])
+def test_a_signature_image_that_cannot_be_drawn_is_refused(name, content, expected, tmp_path, earlier_build):
+    relative = signature_image(tmp_path, name, content)
+    err = refused_in_copy(tmp_path, earlier_build, relative)
     assert f"signer.signature: {relative}: {expected}" in err
 
 
 @pytest.mark.weasyprint_warns
-def test_any_weasyprint_warning_stops_the_build(tmp_path, earlier_build, capsys):
+def test_any_weasyprint_warning_stops_the_build(tmp_path, earlier_build):
     # Past the checks above, an image WeasyPrint cannot draw (malformed SVG) still stops the build.
     broken = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><g></svg>'
-    with signature_image("broken.svg", broken) as relative:
-        letter = write_data(tmp_path, dict(LETTER, signer=dict(LETTER["signer"], signature=relative)),
-                            "letter.yaml")
-        err = refused(tmp_path, earlier_build, capsys, ["letters", "--letter", str(letter)])
+    err = refused_in_copy(tmp_path, earlier_build, signature_image(tmp_path, "broken.svg", broken))
     assert "WeasyPrint warned while laying out" in err and "broken.svg" in err
 
 
-@contextlib.contextmanager
-def signature_image(name: str, content: bytes):
-    folder = ROOT / "styles" / "signatures"
-    with tool_files_lock(shared=False):
-        created = not folder.exists()
-        folder.mkdir(exist_ok=True)
-        path = folder / f"test-{os.getpid()}-{name}"
-        path.write_bytes(content)
-        try:
-            yield str(path.relative_to(ROOT))
-        finally:
-            path.unlink()
-            if created:
-                folder.rmdir()
+def signature_image(tmp_path, name: str, content: bytes) -> str:
+    """`content` as a signature image among the styles of a copy of this tool (helpers.project_copy),
+    the copy made once a test; its path as the letter names it."""
+    copy = tmp_path / "project"
+    if not copy.exists():
+        project_copy(tmp_path)
+    (copy / "styles" / "signatures").mkdir(exist_ok=True)
+    path = copy / "styles" / "signatures" / name
+    path.write_bytes(content)
+    return str(path.relative_to(copy))
+
+
+def refused_in_copy(tmp_path, earlier_build, signature: str) -> str:
+    """The copy's `build.py letters` with a letter signed by `signature`, over an earlier build:
+    exit 2, no traceback, nothing touched; what it printed to stderr."""
+    letter = write_data(tmp_path, dict(LETTER, signer=dict(LETTER["signer"], signature=signature)),
+                        "letter.yaml")
+    before = snapshot(earlier_build)
+    result = run_copy(tmp_path / "project", ["letters", "--letter", str(letter), "--out", str(earlier_build)])
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    # In a process of its own WeasyPrint's logger prints its warning too, before the build's error.
+    assert "\nerror: " in "\n" + result.stderr, result.stderr
+    assert snapshot(earlier_build) == before
+    return result.stderr
 
 
 def test_a_running_title_too_long_for_the_footer_is_refused(tmp_path, earlier_build, capsys):

@@ -8,8 +8,17 @@ from pypdf import PdfReader
 
 from appeal.cli import main
 from appeal.inputs.mailing import in_shard
-from appeal.paths import DATA_DIR, ROOT, STYLE_DIR
-from helpers import assert_in_order, edge_marks, page_texts, snapshot, text_lines, tool_files_lock, write_data
+from appeal.paths import DATA_DIR
+from helpers import (
+    assert_in_order,
+    edge_marks,
+    page_texts,
+    project_copy,
+    run_copy,
+    snapshot,
+    text_lines,
+    write_data,
+)
 
 MM = 72 / 25.4
 INCH = 72.0
@@ -270,20 +279,16 @@ def test_layered_letters_draw_every_line_where_a_whole_letter_does(tmp_path, pap
 def test_a_signature_image_kept_in_the_project_is_drawn(tmp_path):
     from PIL import Image
 
-    image = STYLE_DIR / "signatures" / f"test-{tmp_path.name}.png"
-    with tool_files_lock(shared=False):
-        image.parent.mkdir(exist_ok=True)
-        Image.new("L", (240, 60), 255).save(image)
-        try:
-            signed = dict(LETTER, signer=dict(LETTER["signer"], signature=str(image.relative_to(ROOT))))
-            letter = write_data(tmp_path, signed, "letter.yaml")
-            recipients = write_data(tmp_path, {"recipients": RECIPIENTS[:1]}, "recipients.yaml")
-            assert main(["letters", "--letter", str(letter), "--recipients", str(recipients),
-                         "--out", str(tmp_path / "out")]) == 0
-        finally:
-            image.unlink()
-            if not any(image.parent.iterdir()):
-                image.parent.rmdir()
+    copy = project_copy(tmp_path)  # the image goes among the styles of a copy of the tool
+    image = copy / "styles" / "signatures" / "signature.png"
+    image.parent.mkdir(exist_ok=True)
+    Image.new("L", (240, 60), 255).save(image)
+    signed = dict(LETTER, signer=dict(LETTER["signer"], signature=str(image.relative_to(copy))))
+    letter = write_data(tmp_path, signed, "letter.yaml")
+    recipients = write_data(tmp_path, {"recipients": RECIPIENTS[:1]}, "recipients.yaml")
+    result = run_copy(copy, ["letters", "--letter", str(letter), "--recipients", str(recipients),
+                             "--out", str(tmp_path / "out")])
+    assert result.returncode == 0, result.stderr
     page = PdfReader(tmp_path / "out" / "letters" / f"{RECIPIENTS[0]['id']}.pdf").pages[0]
     assert len(page.images) == 1
 

@@ -26,7 +26,7 @@ from appeal.build.watch import LETTERS
 from appeal.cli import main
 from appeal.paths import DATA_DIR, ROOT, STYLE_DIR, TEMPLATE_DIR
 from appeal.products import table as editions
-from helpers import squash, tool_files_lock
+from helpers import squash
 
 TIMEOUT = 90
 DATA_FILES = ("appeal", "words", "letter", "recipients", "sign-on")
@@ -99,10 +99,9 @@ def watching(tmp_path):
         started.append(Watch(tmp_path, *extra))
         return started[-1]
 
-    with tool_files_lock(shared=True):  # no other test's file comes and goes in styles/ meanwhile
-        yield start
-        for watch in started:
-            watch.kill()
+    yield start
+    for watch in started:
+        watch.kill()
 
 
 def save(path: Path, text: str) -> None:
