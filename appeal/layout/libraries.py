@@ -6,9 +6,10 @@ names for each, Windows' and macOS's among them, and cffi hands every name witho
 there, gcc and ld, in subprocesses. Each list ends in the library's soname
 (`libpango-1.0.so.0`), which cffi passes straight to dlopen, and dlopen finds it wherever the
 search would have. So while WeasyPrint is imported, `find_library` answers at once that it
-knows nothing, and the sonames load the same libraries: 0.43 s of every fresh process that
-renders, measured (28 searches). Where a soname does not load (a system that has only some other
-name for a library), WeasyPrint is imported again the slow way, and loads what it always did.
+knows nothing, and the sonames load the same libraries: 28 searches, 0.24 s of every fresh
+process that renders (bench_startup.py's two floors; 0.43 s in a busier hour). Where a soname
+does not load (a system that has only some other name for a library), WeasyPrint is imported
+again the slow way, and loads what it always did.
 
 Import it before anything of WeasyPrint's: layout.render and layout.fetcher do, and versions
 takes WeasyPrint's libraries from it (`weasyprint_ffi`).
