@@ -68,3 +68,16 @@ def test_what_is_a_placeholder():
     assert PLACEHOLDER.findall("at [web address of the appeal].") == ["[web address of the appeal]"]
     assert PLACEHOLDER.findall("as he said [sic], in [...] and [3]") == []
     assert not re.search(PLACEHOLDER, "Convention on Cluster Munitions (2008)")
+
+
+
+def test_a_placeholder_among_the_recipients_is_named_with_its_line(tmp_path, capsys):
+    # The recipients' lines are let go once every record is checked (Source.compact): the note
+    # still names the line, found again in the file.
+    recipients = (DATA_DIR / "recipients.yaml").read_text(encoding="utf-8")
+    held = recipients.replace('      - "Tallinn"', '      - "[Postcode] Tallinn"', 1)
+    path = tmp_path / "recipients.yaml"
+    path.write_text(held, encoding="utf-8")
+    assert main(["letters", "--recipients", str(path), "--out", str(tmp_path / "out")]) == 0
+    assert (f'note: {path}:{_line(held, "[Postcode]")}: recipients[0].address[2]: still the placeholder '
+            '"[Postcode]"') in capsys.readouterr().err
