@@ -29,6 +29,8 @@ def _strings(value: Any, loc: Loc = ()) -> Iterator[tuple[Loc, str]]:
 
 def placeholders(source: Source) -> list[Problem]:
     """Every value of `source` that holds a placeholder, with the placeholders it holds."""
+    if source.held is not None:  # compacted: noted before its data was let go
+        return source.held
     found = []
     for loc, text in _strings(source.data):
         held = list(dict.fromkeys(PLACEHOLDER.findall(text)))

@@ -52,14 +52,18 @@ class Source:
     """A parsed YAML file: its plain data and the line of every key and item in it."""
 
     path: Path
-    data: Any
+    data: Any  # None once compacted: the models made from it hold what the build uses
     lines: dict[Loc, int] | None  # None once compacted: found again in `raw` when a message needs them
     raw: bytes
+    held: list[Problem] | None = None  # once compacted, the placeholders its data held
 
-    def compact(self) -> None:
-        """Let go of the lines once every record has been checked: a parliament's recipients kept
-        13 MB of them through the letters' run (10,000, measured). They are found again in `raw`
-        for a message that names one."""
+    def compact(self, held: list[Problem]) -> None:
+        """Let go of the plain data and the lines once every record has been checked and made into
+        models, keeping `held`, the placeholders the data holds (placeholders.placeholders): a
+        parliament's recipients kept 13 MB of lines and 6 MB of plain data through the letters'
+        run (10,000, measured). The lines are found again in `raw` for a message that names one."""
+        self.held = held
+        self.data = None
         self.lines = None
 
     def line_of(self, loc: Sequence[str | int]) -> int | None:
@@ -304,8 +308,11 @@ def _distinct_nodes(root: yaml.Node) -> int:
     return len(seen)
 
 
-def _clean(value: Any, loc: Loc, problems: list[Problem]) -> Any:
-    """`value` with every text in NFC; a problem for each text the data may not hold."""
+def _clean(value: Any, loc: Loc, problems: list[Problem], texts: dict[str, str] | None = None) -> Any:
+    """`value` with every text in NFC; a problem for each text the data may not hold. Equal texts
+    become one object (`texts`): a parliament's recipients repeat their building, city and
+    salutation, and each copy the YAML made is a string kept through the letters' run."""
+    texts = {} if texts is None else texts
     if isinstance(value, str):
         value = normalise(value)
         why = refusal(value)
@@ -314,17 +321,18 @@ def _clean(value: Any, loc: Loc, problems: list[Problem]) -> Any:
         elif len(value) > MAX_TEXT:
             problems.append(Problem(loc, f"is {len(value):,} characters long; the limit for one text "
                                          f"is {MAX_TEXT:,}"))
-        return value
+        return texts.setdefault(value, value)
     if isinstance(value, list):
-        return [_clean(item, (*loc, index), problems) for index, item in enumerate(value)]
+        return [_clean(item, (*loc, index), problems, texts) for index, item in enumerate(value)]
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
             if isinstance(key, str):
                 key = normalise(key)
+                key = texts.setdefault(key, key)
                 if refusal(key):
                     problems.append(Problem((*loc, key), refusal(key)))
-            out[key] = _clean(item, (*loc, key), problems)
+            out[key] = _clean(item, (*loc, key), problems, texts)
         return out
     return value
 

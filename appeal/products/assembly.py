@@ -22,7 +22,7 @@ from appeal.products.stationery import Covers, saved
 from appeal.versions import tool_version
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: one comes back for each of a parliament's packs
 class Written:
     """One pack written: for the summary and for the combined print file."""
 
