@@ -144,3 +144,82 @@ def test_the_workers_are_forked_from_a_process_with_no_other_thread(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "forked with threads" not in result.stderr
     assert len(list((tmp_path / "out" / "letters").glob("*.pdf"))) == 80
+
+
+def _make_garbage(count: int) -> int:
+    kept = [str(n) for n in range(count)]
+    return len(kept)
+
+
+def test_in_child_runs_elsewhere_and_leaves_nothing_here():
+    # A parliament's recipients are read in a child: what the parse leaves free stays there.
+    import gc
+    import sys
+
+    from appeal.build.workers import in_child
+
+    assert in_child(os.getpid) != os.getpid()
+    gc.collect()
+    before = sys.getallocatedblocks()
+    assert in_child(_make_garbage, 500_000) == 500_000
+    gc.collect()
+    assert sys.getallocatedblocks() - before < 5_000  # 500,000 strings were made, there
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # reaped
+
+
+def test_in_child_raises_here_what_the_child_raised():
+    from appeal.build.workers import in_child
+    from appeal.errors import UserError
+
+    def refuses():
+        raise UserError("recipients.yaml:3: recipients[0].id: is required")
+
+    with pytest.raises(UserError) as raised:
+        in_child(refuses)
+    assert str(raised.value) == "recipients.yaml:3: recipients[0].id: is required"
+    assert not getattr(raised.value, "__notes__", None)  # a user's error: its message alone
+
+    def bug():
+        return {}["missing"]
+
+    with pytest.raises(KeyError) as raised:
+        in_child(bug)
+    assert "in bug" in raised.value.__notes__[0]  # a bug: where it was, from the child
+
+
+def test_in_child_killed_or_unpicklable_is_an_error_not_a_hang():
+    import signal
+    import threading
+
+    from appeal.build.workers import in_child
+
+    with pytest.raises(RuntimeError, match="ended without its result in a child process"):
+        in_child(lambda: os.kill(os.getpid(), signal.SIGKILL))
+    with pytest.raises(RuntimeError, match="cannot travel back"):
+        in_child(threading.Lock)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
+
+
+def test_an_interrupt_while_the_child_works_kills_and_reaps_it():
+    import signal
+    import time
+
+    from appeal.build.workers import in_child
+
+    def interrupt(number, frame):
+        raise KeyboardInterrupt
+
+    earlier = signal.signal(signal.SIGALRM, interrupt)
+    started = time.monotonic()
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.5)
+        with pytest.raises(KeyboardInterrupt):
+            in_child(time.sleep, 30)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, earlier)
+    assert time.monotonic() - started < 10
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)

@@ -164,7 +164,6 @@ def load(plan: Plan) -> Loaded:
     the appeal, its words, the endorsements, the sign-on settings, the letter and its recipients,
     the output profile and the signing key. One UserError reports the problems of every file."""
     from appeal.inputs.load import load_data
-    from appeal.inputs.mailing import load_mailing
     from appeal.inputs.models import read_words
 
     request = plan.request
@@ -174,7 +173,12 @@ def load(plan: Plan) -> Loaded:
                          sign_on_path=plan.sign_on if plan.reads_sign_on else None)
     mailing = None
     if plan.letters:
-        mailing = found.attempt(load_mailing, words, plan.letter, plan.recipients, request.shard)
+        from appeal.build.workers import in_child
+        from appeal.inputs.mailing import load_mailing
+
+        # Read in a child process: the recipients' parse leaves half-empty memory behind, which
+        # the letters' workers would all inherit (workers.in_child).
+        mailing = found.attempt(in_child, load_mailing, words, plan.letter, plan.recipients, request.shard)
     settings = found.attempt(settings_for, plan)
     translated = []
     if data is not None and words is not None:

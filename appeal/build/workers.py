@@ -14,10 +14,16 @@ import ctypes
 import gc
 import logging
 import os
+import pickle
 import signal
+import traceback
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection, Pipe, wait
-from typing import Any
+from typing import Any, TypeVar
+
+from appeal.errors import UserError
+
+T = TypeVar("T")
 
 # Linux's prctl, looked up here: a forked child must not load libraries (another thread of the
 # parent may have held the loader's lock at the fork).
@@ -57,11 +63,8 @@ def _worker(jobs: Sequence[Callable[[], Any]], connection: Connection, parent: i
     from appeal.build.commit import inherited_fds
 
     # Ctrl-C reaches every process of the terminal's group: the build stops the workers itself,
-    # so a worker prints no traceback of its own; SIGTERM just ends it.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    if _prctl is not None:
-        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # die with the build, whatever kills it
+    # so a worker prints no traceback of its own.
+    _orphan_proof()
     if os.getppid() != parent:
         return  # the build is gone already
     for fd in list(inherited_fds):  # a worker outliving a killed build would keep its staging alive
@@ -74,6 +77,71 @@ def _worker(jobs: Sequence[Callable[[], Any]], connection: Connection, parent: i
         # letter pack until one came. The objects inherited from the build are frozen (run_all),
         # so this walks only what the job left.
         gc.collect()
+
+
+def in_child(function: Callable[..., T], *args: Any) -> T:
+    """`function(*args)` computed in a forked child, its result pickled back (or its exception
+    raised here): what the computation leaves free in the heap stays in the child.
+
+    Reading a parliament's recipients leaves pymalloc's arenas half empty (the YAML's nodes freed
+    among the strings kept): 45 MB of 81 at 10,000 recipients, measured, which this process could
+    not give back and every letters worker would inherit. Only what is kept travels back, laid out
+    compactly. Where there is no fork, it runs here."""
+    if not hasattr(os, "fork"):
+        return function(*args)
+    reading, writing = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into the caller's code
+        status = 0
+        try:
+            os.close(reading)
+            _orphan_proof()
+            try:
+                outcome = (True, function(*args))
+            except BaseException as exc:  # handed back whatever it is; a bug with where it was
+                if not isinstance(exc, UserError):
+                    exc.add_note("".join(traceback.format_exception(exc)).rstrip())
+                outcome = (False, exc)
+            try:
+                data = pickle.dumps(outcome, pickle.HIGHEST_PROTOCOL)
+            except Exception as exc:  # an exception or result that does not pickle: said, not lost
+                data = pickle.dumps((False, RuntimeError(f"{function.__qualname__}: its outcome cannot "
+                                                         f"travel back: {exc}")))
+            with os.fdopen(writing, "wb") as pipe:
+                pipe.write(data)
+        except BaseException:
+            status = 1
+        finally:
+            os._exit(status)
+    os.close(writing)
+    ended = False
+    try:
+        with os.fdopen(reading, "rb") as pipe:
+            data = pipe.read()
+        os.waitpid(pid, 0)
+        ended = True
+    finally:
+        if not ended:  # interrupted while it worked: it goes too
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.waitpid(pid, 0)
+    if not data:
+        raise RuntimeError(f"{function.__qualname__} ended without its result in a child process (killed, "
+                           "or out of memory?)")
+    succeeded, value = pickle.loads(data)
+    if not succeeded:
+        raise value
+    return value
+
+
+def _orphan_proof() -> None:
+    """In a forked child: Ctrl-C is the parent's to act on (it kills the child), SIGTERM just ends
+    it, and it dies with the parent, whatever kills that."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if _prctl is not None:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def workers() -> int:
@@ -115,7 +183,7 @@ def run_all(jobs: Sequence[Callable[[], Any]], done: Callable[[Any], None] | Non
     pending = list(range(first, len(jobs)))
     pool: dict[Connection, int] = {}  # each worker's end of its pipe, and its process id
     served: dict[Connection, int] = {}  # jobs sent to each worker
-    ended: dict[Connection, int] = {}  # workers sent None before the run's end, to reap
+    ended: dict[Connection, int] = {}  # a worker sent None before the run's end, until it is reaped
     logger = logging.getLogger("weasyprint")
     parent, finished = os.getpid(), False
 
@@ -164,7 +232,10 @@ def run_all(jobs: Sequence[Callable[[], Any]], done: Callable[[Any], None] | Non
                 if pending and per_worker is not None and served[connection] >= per_worker:
                     connection.send(None)
                     connection.close()
-                    ended[connection] = pool.pop(connection)
+                    ended[connection] = pid = pool.pop(connection)
+                    # Gone before its successor forks: never three workers' memory at once.
+                    os.waitpid(pid, 0)
+                    del ended[connection]
                     start()
                 elif pending:
                     connection.send(pending.pop(0))
