@@ -6,14 +6,17 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from appeal.dates import modification_time
 from appeal.errors import Collected, UserError
 from appeal.inputs.endorsements import Endorsements, Group, load_endorsements, published_csv
 from appeal.inputs.models import Appeal, Words, load_appeal, lookup, read_words, words_for
-from appeal.inputs.signon import SignOn, load_sign_on
 from appeal.inputs.source import Source
 from appeal.layout.fonts import check_coverage, listed_fonts, missing_glyph
+
+if TYPE_CHECKING:  # imported where a sign-on sheet is read: an edition without one never pays for it
+    from appeal.inputs.signon import SignOn
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,8 @@ def _endorsements(path: Path, raw: bytes | None) -> Endorsements:
 
 
 def _sign_on(path: Path, paragraphs: int | None) -> tuple[SignOn, Source]:
+    from appeal.inputs.signon import load_sign_on
+
     sign_on, source = load_sign_on(path, paragraphs)
     check_coverage([(("heading",), sign_on.heading), (("full_text",), sign_on.full_text),
                     (("privacy",), sign_on.privacy),
