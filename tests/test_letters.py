@@ -410,3 +410,20 @@ def test_a_parliaments_recipients_leave_about_a_kilobyte_each_in_the_build(tmp_p
     packs, office, grown = run.stdout.splitlines()[-1].split("\t")
     assert (int(packs), office) == (count, "Office 400")
     assert int(grown) / count < 2_500, f"{int(grown) / count:.0f} bytes a recipient"
+
+
+def test_a_recipients_problem_found_while_reading_names_its_line(tmp_path, earlier_build, capsys):
+    # The recipients are read without keeping the line of every key (source.parse_yaml's
+    # keep_lines); a problem found while reading them still names its line, read again.
+    text = (DATA_DIR / "recipients.yaml").read_text(encoding="utf-8")
+    second = "  - id: finland-foreign-minister\n"
+    assert second in text
+    doubled = text.replace(second, "  - id: twice\n    id: finland-foreign-minister\n")
+    path = tmp_path / "recipients.yaml"
+    path.write_text(doubled, encoding="utf-8")
+    before = snapshot(earlier_build)
+    assert main(["letters", "--recipients", str(path), "--out", str(earlier_build)]) == 2
+    err = capsys.readouterr().err
+    line = doubled.splitlines().index("    id: finland-foreign-minister") + 1
+    assert f"{path}:{line}: recipients[1].id: is given twice" in err, err
+    assert snapshot(earlier_build) == before

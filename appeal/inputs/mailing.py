@@ -68,7 +68,8 @@ def load_mailing(words: Source | Path | None, letter_path: Path, recipients_path
     letter = found.attempt(letter_source.validate, Letter) if letter_source else None
     if letter is not None:
         found.attempt(check_coverage, _letter_texts(letter), letter_source)
-    recipients_source = found.attempt(read_yaml, recipients_path, "recipients", RECIPIENTS_LIMIT)
+    # The recipients' lines are found again in the file for a message that names one.
+    recipients_source = found.attempt(read_yaml, recipients_path, "recipients", RECIPIENTS_LIMIT, False)
     recipients = None
     if recipients_source is not None:
         recipients = found.attempt(recipients_source.validate, Recipients)

@@ -194,9 +194,9 @@ def _size(limit: int) -> str:
     return f"{limit // 2**20} MB" if limit >= 2**20 else f"{limit // 2**10} kB"
 
 
-def read_yaml(path: Path, what: str, limit: int) -> Source:
+def read_yaml(path: Path, what: str, limit: int, keep_lines: bool = True) -> Source:
     """Read `path` as YAML with the safe loader; any unreadable input is a UserError naming the file."""
-    return parse_yaml(read_limited(path, what, limit), path, what)
+    return parse_yaml(read_limited(path, what, limit), path, what, keep_lines)
 
 
 def read_or_parse(path: Path, raw: bytes | None, what: str, limit: int) -> Source:
@@ -208,8 +208,10 @@ def read_or_parse(path: Path, raw: bytes | None, what: str, limit: int) -> Sourc
     return parse_yaml(raw, path, what)
 
 
-def parse_yaml(raw: bytes, path: Path, what: str) -> Source:
-    """`raw` as YAML, named `path` in messages; any unreadable input is a UserError.
+def parse_yaml(raw: bytes, path: Path, what: str, keep_lines: bool = True) -> Source:
+    """`raw` as YAML, named `path` in messages; any unreadable input is a UserError. Without
+    `keep_lines`, the line of each key and item is not kept: it is found again in `raw` when a
+    message needs one (a parliament's recipients: 13 MB of lines at 10,000).
 
     Aliases may not expand the data more than tenfold (a kilobyte of nested aliases expands to
     gigabytes); tags other than plain ones are refused; every text is normalised to NFC and
@@ -225,14 +227,15 @@ def parse_yaml(raw: bytes, path: Path, what: str) -> Source:
         line = text[: text.index("\x00")].count("\n") + 1
         raise UserError(f"{path}:{line}: a NUL byte: this is a binary file, not the {what}")
     loader = _Loader(text)
+    lines: dict[Loc, int] | None = {} if keep_lines else None
     try:
         node = loader.get_single_node()
         if node is None:
             raise UserError(f"{path}: the file is empty; it should hold the {what}")
-        lines: dict[Loc, int] = {}
         problems: list[Problem] = []
         _walk(node, lines, problems, path)
         data = loader.construct_document(node)
+        del node  # the nodes and their marks go before the texts are cleaned into a copy
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f":{mark.line + 1}" if mark else ""
@@ -243,6 +246,8 @@ def parse_yaml(raw: bytes, path: Path, what: str) -> Source:
     finally:
         loader.dispose()
     data = _clean(data, (), problems)
+    if lines is None and (problems or not isinstance(data, dict)):
+        return parse_yaml(raw, path, what)  # read again with the lines, which the messages name
     source = Source(path, data, lines, raw)
     if problems:
         raise source.error(problems)
@@ -251,8 +256,9 @@ def parse_yaml(raw: bytes, path: Path, what: str) -> Source:
     return source
 
 
-def _walk(root: yaml.Node, lines: dict[Loc, int], problems: list[Problem], path: Path) -> None:
-    """Record the line of every key and item; flag keys given twice (PyYAML keeps the last silently).
+def _walk(root: yaml.Node, lines: dict[Loc, int] | None, problems: list[Problem], path: Path) -> None:
+    """Record the line of every key and item (in `lines`, unless None); flag keys given twice
+    (PyYAML keeps the last silently).
 
     Refuses, with the line, what would make the data more than plain text: a tag, nesting past
     MAX_DEPTH, and aliases that expand the data more than EXPANSION times (the composer shares one
@@ -273,7 +279,8 @@ def _walk(root: yaml.Node, lines: dict[Loc, int], problems: list[Problem], path:
                             "the data is plain text, lists and keys")
         if len(loc) > MAX_DEPTH:
             raise UserError(f"{path}:{line}: the data is nested more than {MAX_DEPTH} levels deep")
-        lines.setdefault(loc, line)
+        if lines is not None:
+            lines.setdefault(loc, line)
         if isinstance(node, yaml.MappingNode):
             keys: set[Any] = set()
             for key_node, value_node in node.value:
@@ -284,7 +291,8 @@ def _walk(root: yaml.Node, lines: dict[Loc, int], problems: list[Problem], path:
                 if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _PLAIN_TAGS:
                     pending.append((key_node, (*loc, key)))
                 pending.append((value_node, (*loc, key)))
-                lines[(*loc, key)] = key_node.start_mark.line + 1
+                if lines is not None:
+                    lines[(*loc, key)] = key_node.start_mark.line + 1
         elif isinstance(node, yaml.SequenceNode):
             pending.extend(((item, (*loc, index)) for index, item in enumerate(node.value)))
 
