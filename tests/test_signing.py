@@ -419,3 +419,30 @@ def test_signing_warns_of_a_key_inside_a_work_tree_or_readable_by_others(keys, b
     assert main(["sign", str(built / "appeal-archive.pdf"), "--key", str(kept),
                  "--out", str(tmp_path / "signed-again.pdf")]) == 0
     assert "warning:" not in capsys.readouterr().err
+
+
+def test_the_signing_certificate_attribute_made_once_signs_the_same_bytes(keys, built, monkeypatch):
+    # The signer's signing-certificate-v2 attribute is made once a key and read back from DER
+    # (sign._SigningCertificate: half of what a letter pack's signature took); a pack signed so is
+    # the very file pyHanko's own attribute, built again for each signature, gives.
+    key = signing.load_key(keys["signer"], PASSWORD.encode())
+    pack = sorted((built / "letters").glob("*.pdf"))[0].read_bytes()
+    when = dt.datetime(2025, 6, 16, tzinfo=dt.UTC)
+    made = []
+    build = signing._SigningCertificate.build_attr_value
+
+    async def counted(self, dry_run=False):
+        made.append(dry_run)
+        return await build(self, dry_run)
+
+    monkeypatch.setattr(signing._SigningCertificate, "build_attr_value", counted)
+    ours = signing.sign(pack, key, when, existing_field=signing.SIGNATURE_FIELD)
+    assert made  # the attribute made once was used
+    monkeypatch.setattr(signing._Signer, "_signed_attr_providers",
+                        signing.signers.SimpleSigner._signed_attr_providers)
+    made.clear()
+    theirs = signing.sign(pack, key, when, existing_field=signing.SIGNATURE_FIELD)
+    assert not made  # pyHanko's own was
+    assert ours == theirs
+    [report] = signature_reports.signatures(ours, [])
+    assert report.intact and report.whole_file and report.problem is None

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from asn1crypto import keys as asn1_keys
+from asn1crypto import tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -32,7 +33,8 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign import fields, signers
+from pyhanko.sign import attributes, fields, signers
+from pyhanko.sign.general import as_signing_certificate_v2
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from appeal.dates import given_epoch
@@ -169,6 +171,12 @@ class _Signer(signers.SimpleSigner):
     def __init__(self, key, **kwargs) -> None:
         super().__init__(**kwargs)
         self.key = key
+        self.certificate_attribute = _SigningCertificate(self.signing_cert)
+
+    def _signed_attr_providers(self, *args, **kwargs):
+        for provider in super()._signed_attr_providers(*args, **kwargs):
+            certificate = isinstance(provider, attributes.SigningCertificateV2Provider)
+            yield self.certificate_attribute if certificate else provider
 
     def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
         if digest_algorithm != "sha256":  # pinned in sign(): SHA-384 would make the file PDF 2.0
@@ -176,6 +184,19 @@ class _Signer(signers.SimpleSigner):
         if isinstance(self.key, rsa.RSAPrivateKey):
             return self.key.sign(data, padding.PKCS1v15(), hashes.SHA256())
         return self.key.sign(data, ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
+
+
+class _SigningCertificate(attributes.SigningCertificateV2Provider):
+    """The signer's certificate as a signed attribute (RFC 5035), made once a key and read back from
+    DER: pyHanko's, built from Python values, asn1crypto encoded again whenever its bytes were read
+    (half of a pack's signature, measured). The same bytes."""
+
+    def __init__(self, signing_cert) -> None:
+        super().__init__(signing_cert)
+        self.der = as_signing_certificate_v2(signing_cert).dump()
+
+    async def build_attr_value(self, dry_run=False):
+        return tsp.SigningCertificateV2.load(self.der)
 
 
 def signing_time(recorded: dt.datetime, key: SigningKey) -> dt.datetime:
