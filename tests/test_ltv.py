@@ -370,3 +370,36 @@ def test_a_stream_of_validation_data_ending_in_a_carriage_return_keeps_pdfa(sign
     writer.write_in_place()
     failed = _page_validation(out.getvalue())["3a"]
     assert ("PDFA3A-STREAM-LENGTH-001" in failed) is not guarded, failed
+
+
+def test_validation_data_written_in_hexadecimal_is_read_by_verify(tmp_path, capsys, monkeypatch):
+    # About one certificate or OCSP response in 256 ends in 0x0D and is written in hexadecimal
+    # (ltv.no_stream_ends_in_cr). verify refused that encoding, so a few B-LT builds in a hundred
+    # failed their own check (found by CI). Here every stream of the validation data is so written.
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.generic import pdf_name
+
+    from appeal.pdf import ltv
+
+    def every_stream_in_hexadecimal(writer) -> None:
+        for obj in writer.objects.values():
+            if isinstance(obj, generic.StreamObject):
+                obj.apply_filter(pdf_name("/ASCIIHexDecode"))
+
+    monkeypatch.setattr(ltv, "no_stream_ends_in_cr", every_stream_in_hexadecimal)
+    pki = PKI()
+    try:
+        key = pki.signer(tmp_path)
+        out = tmp_path / "out"
+        assert main(["--edition", "archive", "--sign-key", str(key), "--timestamp-url", pki.tsa_url,
+                     "--ltv", "--out", str(out)]) == 0, capsys.readouterr().err
+    finally:
+        pki.stop()
+    archive = (out / "appeal-archive.pdf").read_bytes()
+    with pikepdf.open(BytesIO(archive)) as pdf:
+        assert all(store.get("/Filter") == pikepdf.Name.ASCIIHexDecode
+                   for store in [*pdf.Root.DSS.Certs, *pdf.Root.DSS.OCSPs])
+    failed = [check.line() for check in file_checks(archive, "appeal-archive.pdf") if not check.ok]
+    assert not failed, failed
+    # page-validation reads each signature's range against the file's end (the guide's archive page)
+    assert set(_page_validation(archive)["3a"]) <= {"PDFA3A-SIGNATURE-BYTERANGE-001"}

@@ -5,6 +5,7 @@ re-saved copy, and files made to exhaust the verifier. Each attack is built here
 
 from __future__ import annotations
 
+import base64
 import re
 import zlib
 from io import BytesIO
@@ -314,3 +315,47 @@ def test_a_signature_by_a_weak_key_fails_verify(archive, tmp_path, capsys, monke
         key = signing.load_key(weak, password=None)
     copy = write(tmp_path, "copy.pdf", signing.sign(archive.read_bytes(), key, key.not_before))
     verify_fails(copy, capsys, "the signer's key is an RSA key of 1024 bits, too weak")
+
+
+def _metadata_encoded(archive: Path, filters: list, raw: bytes) -> bytes:
+    """The archive with a revision that replaces its XMP stream by `raw`, encoded with `filters`."""
+    with pikepdf.open(archive) as pdf:
+        number = pdf.Root.Metadata.objgen[0]
+    xmp = pikepdf.Dictionary({"/Type": pikepdf.Name.Metadata, "/Subtype": pikepdf.Name("/XML"),
+                              "/Length": len(raw), "/Filter": pikepdf.Array(filters)}).unparse()
+    return append_revision(archive.read_bytes(), {number: xmp + b"\nstream\n" + raw + b"\nendstream"})
+
+
+_BOMB = zlib.compress(b" " * 100 * 2**20, 9)
+_FLATE, _A85, _HEX = pikepdf.Name.FlateDecode, pikepdf.Name.ASCII85Decode, pikepdf.Name.ASCIIHexDecode
+
+
+@pytest.mark.parametrize(("filters", "raw", "expected"), [
+    ([_HEX, _FLATE], _BOMB.hex().encode() + b">", "inflates to more than 64 MB, the limit"),
+    ([_A85, _FLATE], base64.a85encode(_BOMB) + b"~>", "inflates to more than 64 MB, the limit"),
+    ([_HEX], b"41 42 zz>", "is not valid ASCIIHexDecode data"),
+    ([_A85], b"<~ab", "is not valid ASCII85Decode data"),
+    ([pikepdf.Name.LZWDecode], b"\x80\x0b\x60\x50\x22\x0c\x0c\x85\x01", "/LZWDecode, which no edition uses"),
+    ([_FLATE, _HEX], zlib.compress(b"x").hex().encode() + b">", "which no edition uses"),
+], ids=["hex over a Flate bomb", "ASCII85 over a Flate bomb", "bad hexadecimal", "bad ASCII85", "LZW",
+        "Flate over hexadecimal"])
+def test_a_text_layer_is_read_within_the_limits(archive, tmp_path, capsys, filters, raw, expected):
+    # The tool writes a stream whose data would end in a carriage return in ASCII85 (the archive)
+    # or hexadecimal (validation data), so verify reads those layers; under them, the same limits.
+    copy = write(tmp_path, "copy.pdf", _metadata_encoded(archive, filters, raw))
+    verify_fails(copy, capsys, expected)
+
+
+def test_the_text_layers_this_tool_writes_are_read():
+    from appeal.pdf.untrusted import preflight
+
+    pdf = pikepdf.new()
+    data = b"a stream whose data ends in a carriage return\r"
+    for filters, raw in (([_A85], base64.a85encode(data) + b"~>"), ([_HEX], data.hex().encode() + b"\n>"),
+                         ([_A85, _FLATE], base64.a85encode(zlib.compress(data)) + b"~>"),
+                         ([_HEX, _FLATE], zlib.compress(data).hex().upper().encode() + b">")):
+        stream = pikepdf.Stream(pdf, raw)
+        stream.Filter = pikepdf.Array(filters)
+        pdf.Root[pikepdf.Name(f"/S{len(pdf.objects)}")] = pdf.make_indirect(stream)
+        assert stream.read_bytes() == data  # what every reader decodes
+    preflight(pdf)

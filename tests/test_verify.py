@@ -16,6 +16,7 @@ from pikepdf import Name
 from appeal import versions
 from appeal.cli import main
 from appeal.pdf.pdfa import no_stream_ends_in_cr
+from appeal.pdf.untrusted import preflight
 from helpers import verify_fails
 
 
@@ -270,6 +271,8 @@ def test_no_stream_ends_in_a_carriage_return(archive, tmp_path):
     assert page.validate_pdf(str(tmp_path / "fixed.pdf"), profile="3a").failures == []
     with pikepdf.open(BytesIO(fixed)) as pdf:
         assert pdf.pages[0].Contents.read_bytes() == content  # the same content, another encoding
+        assert pdf.pages[0].Contents.Filter == [Name.ASCII85Decode, Name.FlateDecode]
+        preflight(pdf)  # and verify reads that encoding, within its limits
         assert not any(isinstance(o, pikepdf.Stream) and o.read_raw_bytes().endswith(b"\r")
                        for o in pdf.objects)
     assert no_stream_ends_in_cr(archive.read_bytes()) == archive.read_bytes()  # untouched when fine

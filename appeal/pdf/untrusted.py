@@ -10,6 +10,7 @@ decode a stream or follow a tree; each problem names the limit it broke.
 
 from __future__ import annotations
 
+import base64
 import time
 import zlib
 from collections.abc import Iterator
@@ -28,8 +29,11 @@ STREAM = 64 * 2**20
 TOTAL = 512 * 2**20
 # Walking the file: the archive of 5,000 endorsements takes well under a second.
 SECONDS = 60
-# The filters this tool (WeasyPrint, pikepdf, pyHanko) and a faithful re-saver (qpdf) write.
-FILTERS = ([], [pikepdf.Name.FlateDecode])
+# The filters this tool (WeasyPrint, pikepdf, pyHanko) and a faithful re-saver (qpdf) write: Flate,
+# and a text layer over a stream whose data would end in a carriage return (ASCII85 in the
+# archive's own revision, pdf/pdfa.py; hexadecimal in its validation data, pdf/ltv.py).
+_FLATE, _A85, _HEX = pikepdf.Name.FlateDecode, pikepdf.Name.ASCII85Decode, pikepdf.Name.ASCIIHexDecode
+FILTERS = ([], [_FLATE], [_A85], [_A85, _FLATE], [_HEX], [_HEX, _FLATE])
 PREDICTOR_KEYS = {"/Predictor", "/Columns", "/Colors", "/BitsPerComponent"}
 
 
@@ -96,11 +100,14 @@ def _bounded_stream(stream: pikepdf.Stream, budget: Budget) -> None:
     if filters not in FILTERS:
         raise Unreadable(f"{what} is encoded with {' '.join(map(str, filters))}, which no edition uses")
     parameters = stream.stream_dict.get("/DecodeParms")
-    if parameters is not None and not (
-            isinstance(parameters, pikepdf.Dictionary) and set(parameters.keys()) <= PREDICTOR_KEYS
-            and all(isinstance(v, int) and 0 <= v <= 2**16 for v in parameters.values())):
+    each = list(parameters) if isinstance(parameters, pikepdf.Array) else [parameters]
+    if not all(item is None or (
+            isinstance(item, pikepdf.Dictionary) and set(item.keys()) <= PREDICTOR_KEYS
+            and all(isinstance(v, int) and 0 <= v <= 2**16 for v in item.values())) for item in each):
         raise Unreadable(f"{what} has decoding parameters no edition uses")
     raw = stream.read_raw_bytes()
+    if filters and filters[0] in (_A85, _HEX):  # text: decodes to fewer bytes than it has
+        raw = _text_decoded(raw, filters.pop(0), what)
     if not filters or not raw:  # the booklets' blank pages: empty streams marked as compressed
         size = len(raw)
     else:
@@ -117,6 +124,22 @@ def _bounded_stream(stream: pikepdf.Stream, budget: Budget) -> None:
     budget.decoded += size
     if budget.decoded > TOTAL:
         raise Unreadable(f"its streams inflate to more than {TOTAL // 2**20} MB together, the limit")
+
+
+def _text_decoded(raw: bytes, name: pikepdf.Name, what: str) -> bytes:
+    """ASCII85 (ending in `~>`) or hexadecimal (ending in `>`) data decoded, or Unreadable."""
+    body = b"".join(raw.split())  # white space is ignored in both
+    try:
+        if name == _A85:
+            if not body.endswith(b"~>"):
+                raise ValueError("no ~> at its end")
+            return base64.a85decode(body[:-2])
+        if not body.endswith(b">") or body.count(b">") != 1:
+            raise ValueError("no > at its end")
+        digits = body[:-1]
+        return bytes.fromhex((digits + b"0" * (len(digits) % 2)).decode("ascii"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Unreadable(f"{what} is not valid {str(name)[1:]} data ({exc})") from None
 
 
 def _shapes(pdf: pikepdf.Pdf) -> None:
