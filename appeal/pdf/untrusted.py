@@ -105,9 +105,7 @@ def _bounded_stream(stream: pikepdf.Stream, budget: Budget) -> None:
             isinstance(item, pikepdf.Dictionary) and set(item.keys()) <= PREDICTOR_KEYS
             and all(isinstance(v, int) and 0 <= v <= 2**16 for v in item.values())) for item in each):
         raise Unreadable(f"{what} has decoding parameters no edition uses")
-    raw = stream.read_raw_bytes()
-    if filters and filters[0] in (_A85, _HEX):  # text: decodes to fewer bytes than it has
-        raw = _text_decoded(raw, filters.pop(0), what)
+    raw, filters = without_text_layer(stream.read_raw_bytes(), filters, what)
     if not filters or not raw:  # the booklets' blank pages: empty streams marked as compressed
         size = len(raw)
     else:
@@ -124,6 +122,14 @@ def _bounded_stream(stream: pikepdf.Stream, budget: Budget) -> None:
     budget.decoded += size
     if budget.decoded > TOTAL:
         raise Unreadable(f"its streams inflate to more than {TOTAL // 2**20} MB together, the limit")
+
+
+def without_text_layer(raw: bytes, filters: list, what: str) -> tuple[bytes, list]:
+    """A stream's data and filters with its ASCII85 or hexadecimal layer, if it has one, decoded
+    (text decodes to fewer bytes than it has: no bomb), or Unreadable."""
+    if not filters or filters[0] not in (_A85, _HEX):
+        return raw, filters
+    return _text_decoded(raw, filters[0], what), filters[1:]
 
 
 def _text_decoded(raw: bytes, name: pikepdf.Name, what: str) -> bytes:

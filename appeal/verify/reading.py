@@ -16,7 +16,7 @@ from appeal.errors import UserError
 from appeal.inputs.models import APPEAL_LIMIT
 from appeal.pdf.metadata import TOOL
 from appeal.pdf.pdfa import SOURCE_MIME, SOURCE_NAME
-from appeal.pdf.untrusted import fields
+from appeal.pdf.untrusted import Unreadable, fields, without_text_layer
 
 # The creator mark the archive carries (archive.ArchiveFacts.creator_tool).
 _CREATOR = re.compile(rf"{TOOL} (?P<version>\S+) \((?P<edition>[^;()]+); "
@@ -78,9 +78,13 @@ def embedded_file(pdf: pikepdf.Pdf, name: str, mime_type: str, limit: int,
     if spec is None:
         return None, None
     stream = spec.get_file()
-    raw = stream.obj.read_raw_bytes()
     filters = stream.obj.get("/Filter")
     filters = list(filters) if isinstance(filters, pikepdf.Array) else [] if filters is None else [filters]
+    try:  # an ASCII85 layer: the archive's own for data that would end in a carriage return (pdfa.py)
+        raw, filters = without_text_layer(stream.obj.read_raw_bytes(), filters,
+                                          f"embedded source data {name}")
+    except Unreadable as exc:
+        return None, Check(False, str(exc))
     if filters == [pikepdf.Name.FlateDecode]:
         inflate = zlib.decompressobj()
         try:
