@@ -155,6 +155,11 @@ def finish(pdf_data: bytes, facts: ArchiveFacts, paragraphs: dict[str, Sequence[
     return no_stream_ends_in_cr(out.getvalue())
 
 
+def ends_in_cr(raw: bytes) -> bool:
+    """Whether a stream's data, as written, ends in a carriage return (no_stream_ends_in_cr)."""
+    return raw.endswith(b"\r")
+
+
 def no_stream_ends_in_cr(pdf_data: bytes) -> bytes:
     """`pdf_data` with no stream whose data ends in a carriage return.
 
@@ -167,8 +172,7 @@ def no_stream_ends_in_cr(pdf_data: bytes) -> bytes:
     with pikepdf.open(BytesIO(pdf_data)) as pdf:
         changed = 0
         for obj in pdf.objects:
-            if isinstance(obj, pikepdf.Stream) and obj.read_raw_bytes().endswith(b"\r"):
-                raw = obj.read_raw_bytes()
+            if isinstance(obj, pikepdf.Stream) and ends_in_cr(raw := obj.read_raw_bytes()):
                 filters = obj.get("/Filter")
                 filters = [] if filters is None else list(filters) if isinstance(filters, pikepdf.Array) \
                     else [filters]
